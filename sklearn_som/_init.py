@@ -1,0 +1,122 @@
+"""Initial prototypes: weighted PCA, random, sample, or a user array.
+
+PCA initialisation lays the map flat on the plane of the data's first two
+principal axes, centred on the weighted mean: the longer grid axis follows the
+first principal axis, and each grid axis spans ``[-1, 1]`` times the standard
+deviation along its principal axis (as SOM Toolbox's ``som_lininit``). It
+uses the weighted mean and covariance, so a weight of 2 is the same as a
+repeated row, and it never forms the centred data: the covariance is applied
+to a few vectors at a time, chunk by chunk. With up to ``_EXACT_FEATURES``
+features the covariance is formed exactly; above that a randomized subspace
+iteration (Halko et al., 2011) finds its leading eigenvectors at a cost of
+``O(n_samples * n_features)`` per iteration instead of
+``O(n_samples * n_features**2)``.
+"""
+
+import numpy as np
+from scipy import linalg
+
+from ._bmu import chunk_slices
+
+_EXACT_FEATURES = 128
+_OVERSAMPLING = 8
+_POWER_ITERATIONS = 4
+
+
+def _densify(X_chunk):
+    return X_chunk.toarray() if hasattr(X_chunk, "toarray") else X_chunk
+
+
+def weighted_mean(X, sample_weight):
+    return np.asarray(sample_weight @ X) / sample_weight.sum()
+
+
+def _covariance_times(X, sample_weight, mean, V, batch_size):
+    """``C @ V`` for the weighted covariance ``C`` of ``X``, chunk by chunk."""
+    out = np.zeros((X.shape[1], V.shape[1]), dtype=np.float64)
+    for chunk in chunk_slices(X.shape[0], batch_size):
+        centred = _densify(X[chunk]) - mean
+        out += centred.T @ (sample_weight[chunk, None] * (centred @ V))
+    return out / sample_weight.sum()
+
+
+def principal_axes(X, sample_weight, n_components, random_state, batch_size):
+    """Leading eigenvalues and eigenvectors of the weighted covariance of ``X``.
+
+    Returns ``(mean, variances, axes)`` with ``axes`` of shape
+    ``(n_components, n_features)``; each axis's largest-magnitude entry is
+    positive, so the result does not depend on the solver's sign choice.
+    """
+    sample_weight = sample_weight.astype(np.float64)
+    mean = weighted_mean(X, sample_weight).astype(np.float64)
+    n_features = X.shape[1]
+    n_components = min(n_components, n_features)
+    if n_features <= _EXACT_FEATURES:
+        C = _covariance_times(X, sample_weight, mean, np.eye(n_features), batch_size)
+        values, vectors = linalg.eigh((C + C.T) / 2.0)
+    else:
+        size = min(n_features, n_components + _OVERSAMPLING)
+        Q = random_state.standard_normal((n_features, size))
+        for _ in range(_POWER_ITERATIONS):
+            Q, _ = linalg.qr(
+                _covariance_times(X, sample_weight, mean, Q, batch_size), mode="economic"
+            )
+        B = Q.T @ _covariance_times(X, sample_weight, mean, Q, batch_size)
+        values, small = linalg.eigh((B + B.T) / 2.0)
+        vectors = Q @ small
+    order = np.argsort(values)[::-1][:n_components]
+    values = np.maximum(values[order], 0.0)
+    axes = vectors[:, order].T
+    signs = np.sign(axes[np.arange(n_components), np.argmax(np.abs(axes), axis=1)])
+    axes *= np.where(signs == 0, 1.0, signs)[:, None]
+    return mean, values, axes
+
+
+def pca_init(X, sample_weight, grid, random_state, batch_size):
+    coordinates = np.asarray(grid.coordinates(), dtype=np.float64)
+    coordinates = coordinates - coordinates.mean(axis=0)
+    spans = np.abs(coordinates).max(axis=0)
+    coordinates /= np.where(spans > 0, spans, 1.0)
+    # The longer grid axis takes the first principal axis.
+    grid_axes = [0, 1] if grid.n_columns >= grid.n_rows else [1, 0]
+    n_spanned = int(np.sum(spans > 0))
+    mean, variances, axes = principal_axes(
+        X, sample_weight, max(n_spanned, 1), random_state, batch_size
+    )
+    W = np.tile(mean, (grid.n_units, 1))
+    for k in range(min(n_spanned, axes.shape[0])):
+        W += np.outer(coordinates[:, grid_axes[k]], np.sqrt(variances[k]) * axes[k])
+    return W
+
+
+def random_init(X, sample_weight, grid, random_state):
+    """Uniform in the bounding box of the rows with positive weight."""
+    rows = np.flatnonzero(sample_weight > 0)
+    X_used = _densify(X[rows])
+    low, high = X_used.min(axis=0), X_used.max(axis=0)
+    return low + (high - low) * random_state.uniform(size=(grid.n_units, X.shape[1]))
+
+
+def sample_init(X, sample_weight, grid, random_state):
+    """Rows drawn with probability proportional to their weight.
+
+    Without replacement when there are enough rows with positive weight.
+    """
+    p = sample_weight / sample_weight.sum()
+    replace = np.count_nonzero(p) < grid.n_units
+    rows = random_state.choice(X.shape[0], size=grid.n_units, replace=replace, p=p)
+    return _densify(X[np.sort(rows)]).astype(np.float64)
+
+
+def initial_prototypes(init, X, sample_weight, grid, random_state, batch_size):
+    """Initial prototypes, in the dtype of ``X``; ``init`` already validated."""
+    if isinstance(init, str):
+        if init == "pca":
+            W = pca_init(X, sample_weight, grid, random_state, batch_size)
+        elif init == "random":
+            W = random_init(X, sample_weight, grid, random_state)
+        else:
+            W = sample_init(X, sample_weight, grid, random_state)
+    else:
+        W = init
+    return np.ascontiguousarray(W, dtype=X.dtype)

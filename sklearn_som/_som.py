@@ -1,0 +1,601 @@
+"""The SelfOrganizingMap estimator."""
+
+import copy
+import time
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _train
+from ._bmu import auto_batch_size, best_matching_units, chunk_slices, distances
+from ._grid import Grid
+from ._init import initial_prototypes
+from ._neighborhood import NEIGHBORHOODS
+from ._schedules import SCHEDULES, epoch_progress, sample_progress
+
+# Fitted state that fit and partial_fit replace together.
+_STATE = (
+    "cluster_centers_",
+    "labels_",
+    "unit_coordinates_",
+    "n_iter_",
+    "quantization_error_",
+    "topographic_error_",
+    "quantization_errors_",
+    "n_features_in_",
+    "feature_names_in_",
+    "_grid",
+    "_rng",
+)
+
+
+@contextmanager
+def _all_or_nothing(estimator):
+    """Restore the estimator's fitted state if the block raises.
+
+    Covers bad input found late (after ``validate_data`` has set
+    ``n_features_in_``), errors inside training and ``KeyboardInterrupt``:
+    a fitted model stays as it was and an unfitted one stays unfitted.
+    """
+    # Fitted arrays are replaced, never changed in place; only the random
+    # generator is consumed in place, so it alone is copied.
+    saved = {name: estimator.__dict__[name] for name in _STATE if name in estimator.__dict__}
+    if "_rng" in saved:
+        saved["_rng"] = copy.deepcopy(saved["_rng"])
+    try:
+        yield
+    except BaseException:
+        for name in _STATE:
+            estimator.__dict__.pop(name, None)
+        estimator.__dict__.update(saved)
+        raise
+
+
+class SelfOrganizingMap(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
+    """Self-organizing map (Kohonen map).
+
+    A grid of ``n_rows * n_columns`` units, each with a prototype vector in
+    input space. Training repeats two steps: find each sample's best matching
+    unit (BMU, the nearest prototype), then pull that unit and its grid
+    neighbours towards the sample, with a neighbourhood radius and a learning
+    rate that shrink over training. The fitted map is a clusterer (each row's
+    cell), a transformer (distances to every prototype) and a picture of the
+    data's shape (see :mod:`sklearn_som.metrics` and :mod:`sklearn_som.plotting`).
+
+    Parameters
+    ----------
+    n_rows : int, default=10
+        Number of rows of the grid.
+
+    n_columns : int, default=10
+        Number of columns of the grid.
+
+    topology : {"rectangular", "hexagonal"}, default="rectangular"
+        Rectangular grids have four neighbours per unit; hexagonal grids
+        shift odd rows by one half and space rows by ``sqrt(3) / 2``, so each
+        unit has six neighbours at distance 1.
+
+    periodic : bool, default=False
+        Whether the grid wraps around both axes (a torus).
+
+    neighborhood : {"gaussian", "bubble", "triangle", "mexican_hat"}, \
+            default="gaussian"
+        Neighbourhood function ``h(d, sigma)`` of the grid distance ``d`` to
+        the BMU: ``exp(-d**2 / (2 sigma**2))``, ``1 if d <= sigma else 0``,
+        ``max(0, 1 - d / sigma)``, or
+        ``(1 - d**2 / sigma**2) exp(-d**2 / (2 sigma**2))``.
+
+    sigma : float, default=None
+        Starting neighbourhood radius, in grid units. ``None`` uses
+        ``max(n_rows, n_columns) / 2``.
+
+    sigma_final : float, default=None
+        Final neighbourhood radius. ``None`` uses ``min(1, sigma / 3)``: 1 on
+        maps of 6x6 units and more (``sigma >= 3``), as in SOM Toolbox's
+        fine-tuning phase, where a Gaussian neighbourhood still gives the
+        adjacent units a weight of ``exp(-1/2) = 0.61`` and keeps the map
+        ordered (low topographic error); less on smaller maps, whose units
+        would otherwise all be pulled to the middle of the data. Smaller
+        values lower the quantization error and raise the topographic error.
+
+    learning_rate : float or "auto", default="auto"
+        Starting learning rate. ``"auto"`` is 1 for ``algorithm="batch"``
+        (the pure batch map) and 0.5 for ``algorithm="online"``. For the batch
+        rule it relaxes each epoch's step: ``W <- W + lr * (W_batch - W)``.
+
+    learning_rate_final : float, default=None
+        Final learning rate. ``None`` keeps the batch rule's learning rate
+        constant and ends the online rule's at 1/50 of its start.
+
+    decay : {"exponential", "linear", "inverse"}, default="exponential"
+        Shape of the schedule of both sigma and the learning rate over the
+        training progress ``p`` from 0 to 1: ``start * (final / start)**p``,
+        ``start + (final - start) * p``, or
+        ``start / (1 + (start / final - 1) * p)``.
+
+    algorithm : {"batch", "online"}, default="batch"
+        ``"batch"`` is Kohonen's batch map: each epoch assigns every row to
+        its BMU with one matrix product and moves every prototype to the
+        neighbourhood-weighted mean of the rows; deterministic and
+        independent of row order. ``"online"`` is the classic sequential rule:
+        one row at a time, in a random order, ``w += lr(t) * h(t) * (x - w)``.
+
+    max_iter : int, default=20
+        Number of epochs (passes over the training data).
+
+    batch_size : int, default=None
+        Rows per chunk of the BMU search and the batch update; bounds memory
+        to about ``batch_size * n_units`` numbers. It does not change the
+        result beyond floating-point rounding. ``None`` chooses chunks of
+        about ``2**20 / n_units`` rows.
+
+    init : {"pca", "random", "sample"} or array-like of shape \
+            (n_rows * n_columns, n_features), default="pca"
+        Initial prototypes. ``"pca"`` spreads the grid over the plane of the
+        first two principal axes of the (weighted) data; ``"random"`` draws
+        uniformly in the data's bounding box; ``"sample"`` draws rows of the
+        data (with probability proportional to ``sample_weight``).
+
+    random_state : int, RandomState instance or None, default=None
+        Determines the random choices: ``"random"`` and ``"sample"``
+        initialisation, the randomized PCA used for more than 128 features,
+        and the order of rows in the online rule.
+
+    verbose : int, default=0
+        If positive, print one line per epoch: epoch, elapsed seconds and the
+        quantization error measured during that epoch.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_rows * n_columns, n_features)
+        Prototype vectors, unit ``k`` at row ``k // n_columns`` and column
+        ``k % n_columns``. Same dtype as the training data.
+
+    labels_ : ndarray of shape (n_samples,)
+        Cell (flat unit index) of each training row, for the final prototypes.
+
+    unit_coordinates_ : ndarray of shape (n_rows * n_columns, 2)
+        Positions ``(x, y)`` of the units in the plane.
+
+    n_iter_ : int
+        Epochs run: ``max_iter`` after ``fit``, plus one per ``partial_fit``.
+
+    quantization_error_ : float
+        Mean distance of the training rows to their BMU (weighted by
+        ``sample_weight``), for the final prototypes.
+
+    topographic_error_ : float
+        Weighted fraction of the training rows whose best and second-best
+        units are not grid neighbours.
+
+    quantization_errors_ : ndarray of shape (n_iter_,)
+        Quantization error measured during each epoch: for the batch rule,
+        of the prototypes the epoch started from; for the online rule, the
+        mean distance of each row to its BMU when it was presented.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when they are all strings.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Prototypes without a grid.
+    sklearn.cluster.MiniBatchKMeans : The same, learned from mini-batches.
+
+    Notes
+    -----
+    One batch epoch costs one matrix product of the data with the prototypes,
+    ``O(n_samples * n_units * n_features)``, plus
+    ``O(n_units**2 * n_features)`` for the neighbourhood smoothing. The online
+    rule costs the same per epoch but as ``n_samples`` small steps.
+
+    ``partial_fit`` counts each call as one epoch of the schedule: call ``k``
+    (counting the epochs of an earlier ``fit``) trains at progress
+    ``k / (max_iter - 1)``, and after ``max_iter`` calls training continues at
+    the final sigma and learning rate.
+
+    References
+    ----------
+    T. Kohonen, "Self-organized formation of topologically correct feature
+    maps", Biological Cybernetics 43, 1982.
+
+    T. Kohonen, "The self-organizing map (SOM)", Neurocomputing 21, 1998
+    (the batch map).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_som import SelfOrganizingMap
+    >>> X, y = load_iris(return_X_y=True)
+    >>> som = SelfOrganizingMap(6, 6, random_state=0).fit(X)
+    >>> som.cluster_centers_.shape
+    (36, 4)
+    >>> som.predict(X[:3])
+    array([0, 0, 0])
+    >>> som.transform(X[:2]).shape
+    (2, 36)
+    """
+
+    _parameter_constraints: dict = {
+        "n_rows": [Interval(Integral, 1, None, closed="left")],
+        "n_columns": [Interval(Integral, 1, None, closed="left")],
+        "topology": [StrOptions({"rectangular", "hexagonal"})],
+        "periodic": ["boolean"],
+        "neighborhood": [StrOptions(set(NEIGHBORHOODS))],
+        "sigma": [Interval(Real, 0, None, closed="neither"), None],
+        "sigma_final": [Interval(Real, 0, None, closed="neither"), None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "learning_rate_final": [Interval(Real, 0, None, closed="neither"), None],
+        "decay": [StrOptions(set(SCHEDULES))],
+        "algorithm": [StrOptions({"batch", "online"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "init": [StrOptions({"pca", "random", "sample"}), "array-like"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_rows=10,
+        n_columns=10,
+        *,
+        topology="rectangular",
+        periodic=False,
+        neighborhood="gaussian",
+        sigma=None,
+        sigma_final=None,
+        learning_rate="auto",
+        learning_rate_final=None,
+        decay="exponential",
+        algorithm="batch",
+        max_iter=20,
+        batch_size=None,
+        init="pca",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_rows = n_rows
+        self.n_columns = n_columns
+        self.topology = topology
+        self.periodic = periodic
+        self.neighborhood = neighborhood
+        self.sigma = sigma
+        self.sigma_final = sigma_final
+        self.learning_rate = learning_rate
+        self.learning_rate_final = learning_rate_final
+        self.decay = decay
+        self.algorithm = algorithm
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.init = init
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # Resolved parameters
+
+    def _make_grid(self):
+        return Grid(int(self.n_rows), int(self.n_columns), self.topology, bool(self.periodic))
+
+    def _sigma_range(self):
+        start = self.sigma if self.sigma is not None else max(self.n_rows, self.n_columns) / 2
+        final = self.sigma_final if self.sigma_final is not None else min(1.0, start / 3)
+        return float(start), float(final)
+
+    def _learning_rate_range(self):
+        if self.learning_rate == "auto":
+            start = 1.0 if self.algorithm == "batch" else 0.5
+        else:
+            start = float(self.learning_rate)
+        if self.learning_rate_final is not None:
+            final = float(self.learning_rate_final)
+        else:
+            final = start if self.algorithm == "batch" else start / 50
+        return start, final
+
+    def _schedule(self, progress):
+        """Sigma and learning rate at ``progress`` (a number or an array)."""
+        shape = SCHEDULES[self.decay]
+        return shape(*self._sigma_range(), progress), shape(
+            *self._learning_rate_range(), progress
+        )
+
+    def _batch_size_for(self, n_samples):
+        if self.batch_size is not None:
+            return int(self.batch_size)
+        return auto_batch_size(n_samples, self.n_rows * self.n_columns)
+
+    # ------------------------------------------------------------------
+    # Input checks
+
+    def _validate_init(self, n_features):
+        if isinstance(self.init, str):
+            return self.init
+        init = np.asarray(self.init)
+        if init.dtype.kind not in "iufb":
+            raise TypeError(
+                f"init must be a numeric array; got an array of dtype {init.dtype}."
+            )
+        expected = (self.n_rows * self.n_columns, n_features)
+        if init.shape != expected:
+            raise ValueError(
+                f"init has shape {init.shape}, but this map needs an array of shape "
+                f"(n_rows * n_columns, n_features) = {expected}."
+            )
+        if not np.all(np.isfinite(init)):
+            raise ValueError("init contains NaN or infinity.")
+        return init
+
+    def _check_test_data(self, X):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            reset=False,
+            dtype=[np.float64, np.float32],
+            order="C",
+        )
+        return X
+
+    def _validate_training_data(self, X, sample_weight, reset):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            order="C",
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if not np.any(sample_weight > 0):
+            raise ValueError("sample_weight is zero for every row; there is nothing to learn.")
+        return X, sample_weight
+
+    # ------------------------------------------------------------------
+    # Training
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Train the map on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row; a weight of 2 counts the row
+            twice (exactly so for the batch rule). ``None`` weighs all rows 1.
+
+        Returns
+        -------
+        self : object
+            The fitted map.
+        """
+        with _all_or_nothing(self):
+            X, sample_weight = self._validate_training_data(X, sample_weight, reset=True)
+            init = self._validate_init(X.shape[1])
+            self._grid = self._make_grid()
+            self._rng = check_random_state(self.random_state)
+            batch_size = self._batch_size_for(X.shape[0])
+            W = initial_prototypes(init, X, sample_weight, self._grid, self._rng, batch_size)
+            errors = []
+            start = time.perf_counter()
+            for epoch in range(self.max_iter):
+                W, qe = self._train_epoch(X, sample_weight, W, epoch, batch_size)
+                errors.append(qe)
+                if self.verbose:
+                    print(
+                        f"Epoch {epoch + 1}/{self.max_iter}: "
+                        f"{time.perf_counter() - start:.2f} s, quantization error {qe:.6g}"
+                    )
+            self.n_iter_ = self.max_iter
+            self.quantization_errors_ = np.asarray(errors)
+            self._set_fitted_state(W, X, sample_weight, batch_size)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Train the map for one epoch on one chunk of a stream.
+
+        The first call (on an unfitted map) initialises the prototypes from
+        its chunk; each call advances the schedule by one epoch, continuing
+        from where ``fit`` or the previous call left it (see Notes).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            One chunk of training data.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.
+
+        Returns
+        -------
+        self : object
+            The updated map.
+        """
+        first_call = not hasattr(self, "cluster_centers_")
+        with _all_or_nothing(self):
+            X, sample_weight = self._validate_training_data(X, sample_weight, reset=first_call)
+            batch_size = self._batch_size_for(X.shape[0])
+            if first_call:
+                init = self._validate_init(X.shape[1])
+                self._grid = self._make_grid()
+                self._rng = check_random_state(self.random_state)
+                W = initial_prototypes(init, X, sample_weight, self._grid, self._rng, batch_size)
+                self.n_iter_ = 0
+                self.quantization_errors_ = np.empty(0)
+            else:
+                if self._grid != self._make_grid():
+                    raise ValueError(
+                        "The grid parameters changed since the map was fitted "
+                        f"({self._grid} became {self._make_grid()}); call fit to start anew."
+                    )
+                W = self.cluster_centers_.astype(X.dtype)
+            W, qe = self._train_epoch(X, sample_weight, W, self.n_iter_, batch_size)
+            self.n_iter_ += 1
+            self.quantization_errors_ = np.append(self.quantization_errors_, qe)
+            if self.verbose:
+                print(f"Epoch {self.n_iter_}: quantization error {qe:.6g}")
+            self._set_fitted_state(W, X, sample_weight, batch_size)
+        return self
+
+    def _train_epoch(self, X, sample_weight, W, epoch, batch_size):
+        """One epoch of the chosen rule; returns new prototypes and the epoch's QE."""
+        d2_grid = self._grid.squared_distances()
+        neighborhood = NEIGHBORHOODS[self.neighborhood]
+        if self.algorithm == "batch":
+            sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
+            _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size)
+            W = _train.batch_update(W, S, n, neighborhood(d2_grid, sigma), rate)
+        else:
+            order = self._rng.permutation(X.shape[0])
+            sigmas, rates = self._schedule(sample_progress(epoch, X.shape[0], self.max_iter))
+            W = W.copy()
+            dist = _train.online_epoch(
+                X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rates
+            )
+            sample_weight = sample_weight[order]
+        qe = float(np.average(dist, weights=sample_weight))
+        return W, qe
+
+    def _set_fitted_state(self, W, X, sample_weight, batch_size):
+        bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True)
+        self.cluster_centers_ = W
+        self.labels_ = bmu
+        self.unit_coordinates_ = np.array(self._grid.coordinates())
+        self.quantization_error_ = float(np.average(dist, weights=sample_weight))
+        not_adjacent = ~self._grid.are_neighbors(bmu, bmu2)
+        self.topographic_error_ = float(np.average(not_adjacent, weights=sample_weight))
+
+    # ------------------------------------------------------------------
+    # Using the map
+
+    def _distances(self, X):
+        W = self.cluster_centers_.astype(X.dtype, copy=False)
+        out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
+        for chunk in chunk_slices(X.shape[0], self._batch_size_for(X.shape[0])):
+            out[chunk] = distances(X[chunk], W)
+        return out
+
+    def predict(self, X):
+        """Cell of each row: the flat index of its best matching unit.
+
+        The cell of unit (row ``r``, column ``c``) is ``r * n_columns + c``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the best matching unit of each row; equal to
+            ``transform(X).argmin(axis=1)``.
+        """
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        W = self.cluster_centers_.astype(X.dtype, copy=False)
+        bmu, _ = best_matching_units(X, W, self._batch_size_for(X.shape[0]))
+        return bmu
+
+    def transform(self, X):
+        """Euclidean distance of each row to every prototype.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_rows * n_columns)
+            Distances, in the dtype of ``X`` (float32 stays float32).
+        """
+        check_is_fitted(self)
+        return self._distances(self._check_test_data(X))
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Train the map and return the distances of ``X`` to every prototype.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_rows * n_columns)
+            Distances of the training rows to every prototype.
+        """
+        self.fit(X, sample_weight=sample_weight)
+        return self._distances(self._check_test_data(X))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the mean quantization error of ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        y : Ignored
+            Not used, present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the mean.
+
+        Returns
+        -------
+        score : float
+            ``-mean(distance of each row to its BMU)``.
+        """
+        check_is_fitted(self)
+        X = self._check_test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        W = self.cluster_centers_.astype(X.dtype, copy=False)
+        _, dist = best_matching_units(X, W, self._batch_size_for(X.shape[0]))
+        return -float(np.average(dist, weights=sample_weight))
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
