@@ -24,40 +24,24 @@ from ._init import initial_prototypes
 from ._neighborhood import NEIGHBORHOODS
 from ._schedules import SCHEDULES, epoch_progress, sample_progress
 
-# Fitted state that fit and partial_fit replace together.
-_STATE = (
-    "cluster_centers_",
-    "labels_",
-    "unit_coordinates_",
-    "n_iter_",
-    "quantization_error_",
-    "topographic_error_",
-    "quantization_errors_",
-    "n_features_in_",
-    "feature_names_in_",
-    "_grid",
-    "_rng",
-)
-
 
 @contextmanager
 def _all_or_nothing(estimator):
-    """Restore the estimator's fitted state if the block raises.
+    """Restore the estimator as it was if the block raises.
 
     Covers bad input found late (after ``validate_data`` has set
     ``n_features_in_``), errors inside training and ``KeyboardInterrupt``:
     a fitted model stays as it was and an unfitted one stays unfitted.
+    Fitted arrays are replaced, never changed in place, so a shallow copy
+    suffices; only the random generator is consumed in place and is copied.
     """
-    # Fitted arrays are replaced, never changed in place; only the random
-    # generator is consumed in place, so it alone is copied.
-    saved = {name: estimator.__dict__[name] for name in _STATE if name in estimator.__dict__}
+    saved = dict(estimator.__dict__)
     if "_rng" in saved:
         saved["_rng"] = copy.deepcopy(saved["_rng"])
     try:
         yield
     except BaseException:
-        for name in _STATE:
-            estimator.__dict__.pop(name, None)
+        estimator.__dict__.clear()
         estimator.__dict__.update(saved)
         raise
 
@@ -226,7 +210,9 @@ class SelfOrganizingMap(
     >>> som.cluster_centers_.shape
     (36, 4)
     >>> som.predict(X[:3])
-    array([0, 0, 0])
+    array([30, 24, 24])
+    >>> round(som.quantization_error_, 3)
+    0.385
     >>> som.transform(X[:2]).shape
     (2, 36)
     """
@@ -312,9 +298,7 @@ class SelfOrganizingMap(
     def _schedule(self, progress):
         """Sigma and learning rate at ``progress`` (a number or an array)."""
         shape = SCHEDULES[self.decay]
-        return shape(*self._sigma_range(), progress), shape(
-            *self._learning_rate_range(), progress
-        )
+        return shape(*self._sigma_range(), progress), shape(*self._learning_rate_range(), progress)
 
     def _batch_size_for(self, n_samples):
         if self.batch_size is not None:
@@ -329,9 +313,7 @@ class SelfOrganizingMap(
             return self.init
         init = np.asarray(self.init)
         if init.dtype.kind not in "iufb":
-            raise TypeError(
-                f"init must be a numeric array; got an array of dtype {init.dtype}."
-            )
+            raise TypeError(f"init must be a numeric array; got an array of dtype {init.dtype}.")
         expected = (self.n_rows * self.n_columns, n_features)
         if init.shape != expected:
             raise ValueError(
@@ -365,8 +347,6 @@ class SelfOrganizingMap(
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        if not np.any(sample_weight > 0):
-            raise ValueError("sample_weight is zero for every row; there is nothing to learn.")
         return X, sample_weight
 
     # ------------------------------------------------------------------
@@ -598,4 +578,3 @@ class SelfOrganizingMap(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-

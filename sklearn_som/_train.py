@@ -21,7 +21,8 @@ Online rule (Kohonen, 1982): rows in random order, one at a time; for row
     W[j] <- W[j] + a_j (x - W[j]),   a_j = 1 - (1 - lr(t) h(d2(j, b), sigma(t)))**s
 
 which is the classic ``lr * h * (x - w)`` applied ``s`` times in a row (one
-step for ``s = 1``, none for ``s = 0``).
+step for ``s = 1``, none for ``s = 0``). Where ``lr * h > 1`` (a learning rate
+above 1) that power is undefined for fractional ``s``, and ``a_j = s lr h``.
 """
 
 import numpy as np
@@ -63,6 +64,12 @@ def batch_update(W, S, n, H, learning_rate):
     return W_new
 
 
+def _repeated_step(a, s):
+    """Step size of ``s`` repeated online steps of size ``a`` towards one sample."""
+    keep = 1.0 - a
+    return np.where(keep >= 0, 1.0 - np.abs(keep) ** s, a * s)
+
+
 def online_epoch(X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rates):
     """One pass of the online rule over ``X[order]``; updates ``W`` in place.
 
@@ -83,7 +90,7 @@ def online_epoch(X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rate
             continue
         a = rates[step] * neighborhood(d2_grid[b], sigmas[step])
         if s != 1:
-            a = 1.0 - (1.0 - a) ** s
+            a = _repeated_step(a, s)
         W += a.astype(W.dtype)[:, None] * (x - W)
         w_sq = np.einsum("ij,ij->i", W, W)
     return dist

@@ -1,0 +1,217 @@
+"""The numeric kernels against hand computation on tiny maps."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_som import SelfOrganizingMap
+from sklearn_som._bmu import best_matching_units, distances
+from sklearn_som._grid import Grid
+from sklearn_som._init import pca_init, principal_axes
+from sklearn_som._neighborhood import NEIGHBORHOODS
+from sklearn_som._schedules import SCHEDULES, epoch_progress, sample_progress
+from sklearn_som._train import _repeated_step, batch_statistics, batch_update, online_epoch
+
+# ---------------------------------------------------------------- neighbourhoods
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        # d2 = 0, 1, 4, 9 with sigma = 2
+        ("gaussian", [1.0, np.exp(-1 / 8), np.exp(-4 / 8), np.exp(-9 / 8)]),
+        ("bubble", [1.0, 1.0, 1.0, 0.0]),
+        ("triangle", [1.0, 0.5, 0.0, 0.0]),
+        ("mexican_hat", [1.0, 0.75 * np.exp(-1 / 8), 0.0, -1.25 * np.exp(-9 / 8)]),
+    ],
+)
+def test_neighborhood_functions_by_hand(name, expected):
+    assert_allclose(NEIGHBORHOODS[name](np.array([0.0, 1.0, 4.0, 9.0]), 2.0), expected)
+
+
+# ---------------------------------------------------------------- schedules
+
+
+@pytest.mark.parametrize("name", ["exponential", "linear", "inverse"])
+def test_schedules_start_and_end_where_asked(name):
+    schedule = SCHEDULES[name]
+    assert schedule(5.0, 0.5, 0.0) == pytest.approx(5.0)
+    assert schedule(5.0, 0.5, 1.0) == pytest.approx(0.5)
+    values = schedule(5.0, 0.5, np.linspace(0, 1, 11))
+    assert np.all(np.diff(values) < 0)
+
+
+def test_schedule_midpoints_by_hand():
+    assert SCHEDULES["exponential"](4.0, 1.0, 0.5) == pytest.approx(2.0)
+    assert SCHEDULES["linear"](4.0, 1.0, 0.5) == pytest.approx(2.5)
+    assert SCHEDULES["inverse"](4.0, 1.0, 0.5) == pytest.approx(4.0 / 2.5)
+
+
+def test_progress_runs_from_zero_to_one():
+    assert [epoch_progress(e, 5) for e in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert epoch_progress(7, 5) == 1.0  # partial_fit past the end
+    assert epoch_progress(0, 1) == 0.0
+    steps = np.concatenate([sample_progress(e, 4, 3) for e in range(3)])
+    assert_allclose(steps, np.arange(12) / 11)
+
+
+def test_estimator_schedule_first_and_last_values():
+    som = SelfOrganizingMap(6, 4, learning_rate=0.8, algorithm="online")
+    sigma, rate = som._schedule(np.array([0.0, 1.0]))
+    assert_allclose(sigma, [3.0, 1.0])  # max(6, 4) / 2, then min(1, 3 / 3)
+    assert_allclose(rate, [0.8, 0.8 / 50])
+    sigma, rate = SelfOrganizingMap(2, 3)._schedule(np.array([0.0, 1.0]))
+    assert_allclose(sigma, [1.5, 0.5])
+    assert_allclose(rate, [1.0, 1.0])  # the batch map keeps lr = 1
+
+
+# ---------------------------------------------------------------- BMU search
+
+
+def test_bmu_search_matches_brute_force_in_any_chunking():
+    rng = np.random.RandomState(0)
+    X, W = rng.rand(103, 5), rng.rand(12, 5)
+    brute = np.sqrt(((X[:, None, :] - W[None, :, :]) ** 2).sum(-1))
+    for batch_size in [1, 7, 103, 1000]:
+        for exact in [True, False]:
+            bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, exact=exact)
+            assert_array_equal(bmu, brute.argmin(axis=1))
+            assert_array_equal(bmu2, np.argsort(brute, axis=1)[:, 1])
+            assert_allclose(dist, brute.min(axis=1))
+    assert_allclose(distances(X, W), brute)
+
+
+def test_bmu_search_keeps_float32():
+    rng = np.random.RandomState(0)
+    X, W = rng.rand(20, 3).astype(np.float32), rng.rand(4, 3).astype(np.float32)
+    _, dist = best_matching_units(X, W, 8)
+    assert dist.dtype == np.float32
+    assert distances(X, W).dtype == np.float32
+
+
+# ---------------------------------------------------------------- online rule
+
+
+def test_one_online_step_by_hand():
+    # 1x3 map, prototypes 0, 1, 2 on a line; one sample at 0.9 -> BMU is unit 1.
+    W = np.array([[0.0], [1.0], [2.0]])
+    X = np.array([[0.9]])
+    d2_grid = Grid(1, 3).squared_distances()
+    dist = online_epoch(
+        X,
+        np.ones(1),
+        W,
+        np.array([0]),
+        d2_grid,
+        NEIGHBORHOODS["gaussian"],
+        sigmas=np.array([1.0]),
+        rates=np.array([0.5]),
+    )
+    h = np.exp(-np.array([1.0, 0.0, 1.0]) / 2)
+    expected = np.array([0.0, 1.0, 2.0]) + 0.5 * h * (0.9 - np.array([0.0, 1.0, 2.0]))
+    assert_allclose(W.ravel(), expected)
+    assert_allclose(dist, [0.1])
+
+
+def test_online_weight_two_is_two_steps_towards_the_same_sample():
+    d2_grid = Grid(1, 3).squared_distances()
+    args = (d2_grid, NEIGHBORHOODS["gaussian"], np.array([1.0, 1.0]), np.array([0.3, 0.3]))
+    X = np.array([[0.9]])
+    twice = np.array([[0.0], [1.0], [2.0]])
+    online_epoch(np.vstack([X, X]), np.ones(2), twice, np.array([0, 1]), *args)
+    weighted = np.array([[0.0], [1.0], [2.0]])
+    online_epoch(X, np.array([2.0]), weighted, np.array([0]), *args[:2], args[2][:1], args[3][:1])
+    assert_allclose(weighted, twice)
+
+
+def test_repeated_step_size():
+    assert_allclose(_repeated_step(np.array([0.5, 0.0, -0.2]), 2.0), [0.75, 0.0, 1 - 1.44])
+    assert_allclose(_repeated_step(np.array([1.5]), 0.5), [0.75])  # lr * h > 1: linear
+
+
+# ---------------------------------------------------------------- batch rule
+
+
+def test_one_batch_epoch_by_hand():
+    # 1x2 map at 0 and 10; rows 1, 2 go to unit 0, row 9 to unit 1.
+    W = np.array([[0.0], [10.0]])
+    X = np.array([[1.0], [2.0], [9.0]])
+    bmu, dist, S, n = batch_statistics(X, np.ones(3), W, batch_size=2)
+    assert_array_equal(bmu, [0, 0, 1])
+    assert_allclose(dist, [1.0, 2.0, 1.0])
+    assert_allclose(S, [[3.0], [9.0]])
+    assert_allclose(n, [2.0, 1.0])
+    h = np.exp(-1 / 2)  # gaussian, sigma 1, neighbours at distance 1
+    H = np.array([[1.0, h], [h, 1.0]])
+    pure = batch_update(W, S, n, H, 1.0)
+    assert_allclose(pure, [[(3 + 9 * h) / (2 + h)], [(3 * h + 9) / (2 * h + 1)]])
+    # The learning rate relaxes the step: halfway from W to the batch map.
+    assert_allclose(batch_update(W, S, n, H, 0.5), (W + pure) / 2)
+
+
+def test_batch_unit_reached_by_no_row_keeps_its_prototype():
+    W = np.array([[0.0], [5.0], [10.0]])
+    X = np.array([[0.5], [9.5]])
+    _, _, S, n = batch_statistics(X, np.ones(2), W, batch_size=10)
+    H = NEIGHBORHOODS["bubble"](Grid(1, 3).squared_distances(), 0.5)  # BMU only
+    assert_allclose(batch_update(W, S, n, H, 1.0), [[0.5], [5.0], [9.5]])
+
+
+def test_batch_weight_two_equals_a_repeated_row_exactly():
+    rng = np.random.RandomState(0)
+    X = rng.rand(30, 4)
+    weights = rng.randint(0, 4, size=30).astype(float)
+    repeated = np.repeat(X, weights.astype(int), axis=0)
+    weighted = SelfOrganizingMap(4, 5, max_iter=10).fit(X, sample_weight=weights)
+    plain = SelfOrganizingMap(4, 5, max_iter=10).fit(repeated)
+    assert_allclose(weighted.cluster_centers_, plain.cluster_centers_, rtol=1e-10, atol=1e-12)
+    assert weighted.quantization_error_ == pytest.approx(plain.quantization_error_)
+
+
+def test_batch_result_does_not_depend_on_row_order():
+    rng = np.random.RandomState(1)
+    X = rng.rand(50, 3)
+    order = rng.permutation(50)
+    a = SelfOrganizingMap(3, 3, max_iter=5).fit(X)
+    b = SelfOrganizingMap(3, 3, max_iter=5).fit(X[order])
+    assert_allclose(a.cluster_centers_, b.cluster_centers_, atol=1e-12)
+
+
+# ---------------------------------------------------------------- PCA initialisation
+
+
+def test_pca_init_spans_the_first_two_principal_axes():
+    rng = np.random.RandomState(0)
+    # Variances 9, 4, 1, 0.25 along a random rotation of the axes.
+    rotation, _ = np.linalg.qr(rng.randn(4, 4))
+    X = (rng.randn(5000, 4) * [3.0, 2.0, 1.0, 0.5]) @ rotation.T + 7.0
+    grid = Grid(6, 8)
+    W = pca_init(X, np.ones(len(X)), grid, rng, batch_size=1000)
+    centred = W - X.mean(axis=0)
+    axes = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)[2][:2]
+    # Every prototype lies in the plane of the first two principal axes ...
+    residual = centred - centred @ axes.T @ axes
+    assert np.abs(residual).max() < 1e-8 * np.abs(centred).max()
+    # ... the longer grid axis (8 columns) follows the first principal axis,
+    # and the map spans +-1 standard deviation along each.
+    coordinates = centred @ axes.T
+    assert np.ptp(coordinates[:, 0]) == pytest.approx(2 * 3.0, rel=0.05)
+    assert np.ptp(coordinates[:, 1]) == pytest.approx(2 * 2.0, rel=0.05)
+    columns = np.arange(48) % 8
+    assert abs(np.corrcoef(coordinates[:, 0], columns)[0, 1]) > 0.999
+
+
+def test_randomized_principal_axes_match_exact_ones_for_many_features():
+    rng = np.random.RandomState(0)
+    scales = np.r_[5.0, 3.0, np.full(198, 0.3)]
+    X = rng.randn(3000, 200) * scales
+    _, variances, axes = principal_axes(X, np.ones(3000), 2, rng, batch_size=500)
+    exact = np.linalg.eigh(np.cov(X.T, bias=True))
+    assert_allclose(variances, exact[0][::-1][:2], rtol=1e-6)
+    assert_allclose(np.abs(axes @ exact[1][:, ::-1][:, :2]), np.eye(2), atol=1e-6)
+
+
+def test_pca_init_of_a_line_of_units_uses_one_axis():
+    X = np.random.RandomState(0).randn(200, 3) * [4.0, 1.0, 0.1]
+    W = pca_init(X, np.ones(200), Grid(1, 5), np.random.RandomState(0), 100)
+    assert np.ptp(W[:, 0]) > 7 and np.ptp(W[:, 1]) < 1.0
