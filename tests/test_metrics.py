@@ -1,0 +1,89 @@
+"""sklearn_som.metrics against hand computation."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_iris
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_som import SelfOrganizingMap
+from sklearn_som.metrics import (
+    bmu_purity,
+    combined_scorer,
+    distortion,
+    hit_map,
+    quantization_error,
+    topographic_error,
+    u_matrix,
+)
+
+
+def _map_with(prototypes, n_rows, n_columns, **params):
+    """A fitted map whose prototypes are set to ``prototypes``."""
+    prototypes = np.asarray(prototypes, dtype=float)
+    som = SelfOrganizingMap(n_rows, n_columns, max_iter=1, **params).fit(prototypes)
+    som.cluster_centers_ = prototypes
+    return som
+
+
+def test_u_matrix_by_hand_on_a_2x2_map():
+    som = _map_with([[0.0], [1.0], [3.0], [7.0]], 2, 2)
+    # Neighbours: 0-1, 0-2, 1-3, 2-3.
+    expected = [[(1 + 3) / 2, (1 + 6) / 2], [(3 + 4) / 2, (6 + 4) / 2]]
+    assert_allclose(u_matrix(som), expected)
+
+
+def test_u_matrix_on_a_hexagonal_map_uses_six_neighbours():
+    som = _map_with(np.arange(9.0)[:, None], 3, 3, topology="hexagonal")
+    # Unit 4 (row 1, column 1, shifted right) touches 1, 2, 3, 5, 7, 8.
+    assert u_matrix(som)[1, 1] == pytest.approx(np.mean([3, 2, 1, 1, 3, 4]))
+
+
+def test_one_by_one_and_one_by_n_maps():
+    X = np.array([[0.0], [1.0], [2.0]])
+    single = SelfOrganizingMap(1, 1).fit(X)
+    assert_allclose(single.cluster_centers_, [[1.0]])
+    assert topographic_error(single, X) == 0.0 and single.topographic_error_ == 0.0
+    assert_array_equal(u_matrix(single), [[0.0]])
+    line = _map_with([[0.0], [1.0], [2.0], [5.0]], 1, 4)
+    assert_allclose(u_matrix(line), [[1.0, 1.0, 2.0, 3.0]])
+    # 0.9 is nearest 1 then 0 (neighbours); 3.4 nearest 2 then 5 (neighbours);
+    # 3.6 nearest 5 then 2 (neighbours); 1.6 nearest 2 then 1.
+    assert topographic_error(line, np.array([[0.9], [3.4], [3.6], [1.6]])) == 0.0
+    far = _map_with([[0.0], [5.0], [1.0], [6.0]], 1, 4)
+    # 0.4 is nearest unit 0, then unit 2: not neighbours. 3.2 is nearest
+    # unit 1 (at 5), then unit 2 (at 1): neighbours.
+    assert topographic_error(far, np.array([[0.4], [3.2]])) == 0.5
+
+
+def test_hit_map_counts_and_weights():
+    som = _map_with([[0.0], [10.0]], 1, 2)
+    X = np.array([[1.0], [2.0], [9.0]])
+    assert_array_equal(hit_map(som, X), [[2, 1]])
+    assert_allclose(hit_map(som, X, sample_weight=[1.0, 0.5, 3.0]), [[1.5, 3.0]])
+
+
+def test_quantization_error_by_hand():
+    som = _map_with([[0.0, 0.0], [3.0, 4.0]], 1, 2)
+    X = np.array([[0.0, 1.0], [3.0, 0.0]])  # distances 1 and 3 (to unit 0)
+    assert quantization_error(som, X) == pytest.approx(2.0)
+    assert quantization_error(som, X, sample_weight=[3, 1]) == pytest.approx(1.5)
+
+
+def test_distortion_by_hand():
+    som = _map_with([[0.0], [2.0]], 1, 2, sigma=1.0)
+    h = np.exp(-1 / 2)
+    # Row 0.5: BMU 0, errors 0.25 (unit 0) and 2.25 * h (unit 1).
+    assert distortion(som, np.array([[0.5]]), sigma=1.0) == pytest.approx(0.25 + 2.25 * h)
+
+
+def test_bmu_purity_and_metrics_through_a_pipeline():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), SelfOrganizingMap(6, 6, random_state=0)).fit(X)
+    som, X_scaled = pipe[-1], pipe[0].transform(X)
+    assert bmu_purity(pipe, X, y) == bmu_purity(som, X_scaled, y) > 0.9
+    assert quantization_error(pipe, X) == pytest.approx(som.quantization_error_)
+    assert topographic_error(pipe, X) == pytest.approx(som.topographic_error_)
+    assert hit_map(pipe, X).sum() == 150
+    assert combined_scorer(pipe, X) < 0
