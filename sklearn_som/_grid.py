@@ -48,6 +48,15 @@ class Grid:
         """Squared grid distances between all pairs of units, ``(n_units, n_units)``."""
         return _squared_distances(self)
 
+    def distance_levels(self):
+        """The distinct squared grid distances and, for each pair of units, which.
+
+        Returns ``(levels, index)`` with ``levels[index] == squared_distances()``.
+        A neighbourhood function then needs one evaluation per level (180 on a
+        20x20 grid) instead of one per pair of units (160,000).
+        """
+        return _distance_levels(self)
+
     def adjacency(self):
         """Sparse boolean matrix of grid neighbours (units at distance exactly 1)."""
         return _adjacency(self)
@@ -118,6 +127,15 @@ def _squared_distances(grid):
     d2 = pairwise_squared_distances(grid, units[:, None], units[None, :])
     d2.flags.writeable = False
     return d2
+
+
+@lru_cache(maxsize=8)
+def _distance_levels(grid):
+    levels, index = np.unique(grid.squared_distances(), return_inverse=True)
+    index = index.reshape(grid.n_units, grid.n_units).astype(np.int32)
+    levels.flags.writeable = False
+    index.flags.writeable = False
+    return levels, index
 
 
 @lru_cache(maxsize=16)

@@ -13,6 +13,9 @@ which that unit is pulled towards the sample:
 
 All equal 1 at the best matching unit. The Mexican hat is negative beyond
 ``sigma``: units there are pushed away from the sample.
+
+The functions work on arrays and on scalars, so the compiled online kernel
+(:mod:`sklearn_som._online`) uses these same formulas.
 """
 
 import numpy as np
@@ -23,7 +26,7 @@ def gaussian(d2, sigma):
 
 
 def bubble(d2, sigma):
-    return (d2 <= sigma * sigma).astype(np.float64)
+    return 1.0 * (d2 <= sigma * sigma)
 
 
 def triangle(d2, sigma):

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -18,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _train
+from ._online import compiled_online_epoch
 from ._bmu import auto_batch_size, best_matching_units, chunk_slices, distances
 from ._grid import Grid
 from ._init import initial_prototypes
@@ -447,19 +449,39 @@ class SelfOrganizingMap(
 
     def _train_epoch(self, X, sample_weight, W, epoch, batch_size):
         """One epoch of the chosen rule; returns new prototypes and the epoch's QE."""
-        d2_grid = self._grid.squared_distances()
         neighborhood = NEIGHBORHOODS[self.neighborhood]
         if self.algorithm == "batch":
             sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
             _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size)
-            W = _train.batch_update(W, S, n, neighborhood(d2_grid, sigma), rate)
+            levels, level_index = self._grid.distance_levels()
+            H = neighborhood(levels, sigma).astype(W.dtype)[level_index]
+            W = _train.batch_update(W, S, n, H, rate)
         else:
             order = self._rng.permutation(X.shape[0])
             sigmas, rates = self._schedule(sample_progress(epoch, X.shape[0], self.max_iter))
             W = W.copy()
-            dist = _train.online_epoch(
-                X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rates
-            )
+            kernel = None if sparse.issparse(X) else compiled_online_epoch(self.neighborhood)
+            if kernel is None:
+                d2_grid = self._grid.squared_distances()
+                dist = _train.online_epoch(
+                    X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rates
+                )
+            else:
+                levels, level_index = self._grid.distance_levels()
+                dist = np.empty(X.shape[0], dtype=np.float64)
+                negligible = _train.negligible_step(W.dtype)
+                kernel(
+                    X,
+                    sample_weight,
+                    W,
+                    order,
+                    levels,
+                    level_index,
+                    sigmas,
+                    rates,
+                    negligible,
+                    dist,
+                )
             sample_weight = sample_weight[order]
         qe = float(np.average(dist, weights=sample_weight))
         return W, qe

@@ -21,7 +21,10 @@ Online rule (Kohonen, 1982): rows in random order, one at a time; for row
     W[j] <- W[j] + a_j (x - W[j]),   a_j = 1 - (1 - lr(t) h(d2(j, b), sigma(t)))**s
 
 which is the classic ``lr * h * (x - w)`` applied ``s`` times in a row (one
-step for ``s = 1``, none for ``s = 0``). Where ``lr * h > 1`` (a learning rate
+step for ``s = 1``, none for ``s = 0``). Steps with ``|a_j|`` below the
+machine epsilon of the prototypes' dtype are skipped: they move a prototype
+by less than one unit in the last place of ``|x - w|``, and skipping them
+saves most of the work once the radius is small. Where ``lr * h > 1`` (a learning rate
 above 1) that power is undefined for fractional ``s``, and ``a_j = s lr h``.
 """
 
@@ -70,6 +73,11 @@ def _repeated_step(a, s):
     return np.where(keep >= 0, 1.0 - np.abs(keep) ** s, a * s)
 
 
+def negligible_step(dtype):
+    """Online steps smaller than this are skipped (see the module docstring)."""
+    return float(np.finfo(dtype).eps)
+
+
 def online_epoch(X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rates):
     """One pass of the online rule over ``X[order]``; updates ``W`` in place.
 
@@ -91,6 +99,7 @@ def online_epoch(X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rate
         a = rates[step] * neighborhood(d2_grid[b], sigmas[step])
         if s != 1:
             a = _repeated_step(a, s)
+        a[np.abs(a) < negligible_step(W.dtype)] = 0.0
         W += a.astype(W.dtype)[:, None] * (x - W)
         w_sq = np.einsum("ij,ij->i", W, W)
     return dist

@@ -9,8 +9,15 @@ from sklearn_som._bmu import best_matching_units, distances
 from sklearn_som._grid import Grid
 from sklearn_som._init import pca_init, principal_axes
 from sklearn_som._neighborhood import NEIGHBORHOODS
+from sklearn_som._online import compiled_online_epoch
 from sklearn_som._schedules import SCHEDULES, epoch_progress, sample_progress
-from sklearn_som._train import _repeated_step, batch_statistics, batch_update, online_epoch
+from sklearn_som._train import (
+    _repeated_step,
+    batch_statistics,
+    batch_update,
+    negligible_step,
+    online_epoch,
+)
 
 # ---------------------------------------------------------------- neighbourhoods
 
@@ -215,3 +222,70 @@ def test_pca_init_of_a_line_of_units_uses_one_axis():
     X = np.random.RandomState(0).randn(200, 3) * [4.0, 1.0, 0.1]
     W = pca_init(X, np.ones(200), Grid(1, 5), np.random.RandomState(0), 100)
     assert np.ptp(W[:, 0]) > 7 and np.ptp(W[:, 1]) < 1.0
+
+
+# ---------------------------------------------------------------- compiled online kernel
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
+@pytest.mark.parametrize("grid", [Grid(5, 6), Grid(4, 5, "hexagonal", periodic=True)], ids=str)
+def test_compiled_online_kernel_equals_the_reference(dtype, neighborhood, grid):
+    kernel = compiled_online_epoch(neighborhood)
+    if kernel is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    X = rng.rand(200, 7).astype(dtype)
+    weights = rng.choice([0.0, 0.5, 1.0, 2.0, 3.0], size=200).astype(dtype)
+    order = rng.permutation(200)
+    progress = np.linspace(0, 1, 200)
+    sigmas, rates = 3.0 * (0.1**progress), 0.5 * (0.02**progress)
+    W_reference = rng.rand(grid.n_units, 7).astype(dtype)
+    W_compiled = W_reference.copy()
+    dist_reference = online_epoch(
+        X,
+        weights,
+        W_reference,
+        order,
+        grid.squared_distances(),
+        NEIGHBORHOODS[neighborhood],
+        sigmas,
+        rates,
+    )
+    dist_compiled = np.empty(200)
+    levels, level_index = grid.distance_levels()
+    kernel(
+        X,
+        weights,
+        W_compiled,
+        order,
+        levels,
+        level_index,
+        sigmas,
+        rates,
+        negligible_step(dtype),
+        dist_compiled,
+    )
+    # Summation order differs (the kernel keeps norms unit by unit), so the
+    # two agree to rounding: relative 1e-5 in float32, 1e-12 in float64.
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert W_compiled.dtype == dtype
+    assert_allclose(W_compiled, W_reference, rtol=tolerance, atol=tolerance)
+    assert_allclose(dist_compiled, dist_reference, rtol=tolerance, atol=tolerance)
+
+
+def test_online_fit_with_and_without_numba_agree(monkeypatch):
+    import sklearn_som._som as som_module
+
+    X = np.random.RandomState(0).rand(300, 3)
+    compiled = SelfOrganizingMap(5, 5, algorithm="online", random_state=0).fit(X)
+    monkeypatch.setattr(som_module, "compiled_online_epoch", lambda name: None)
+    reference = SelfOrganizingMap(5, 5, algorithm="online", random_state=0).fit(X)
+    assert_allclose(compiled.cluster_centers_, reference.cluster_centers_, atol=1e-10)
+
+
+def test_distance_levels_rebuild_the_distances():
+    grid = Grid(6, 5, "hexagonal", periodic=True)
+    levels, index = grid.distance_levels()
+    assert_array_equal(levels[index], grid.squared_distances())
+    assert levels.size < grid.n_units
