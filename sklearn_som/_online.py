@@ -1,12 +1,15 @@
 """The online rule's inner loop, compiled with numba when it is installed.
 
-The same rule as :func:`sklearn_som._train.online_epoch` (which stays as the
-readable reference and the fallback without numba): for each row in turn,
+The same rule as :func:`sklearn_som._train.online_epoch`, which stays as the
+readable reference and the fallback without numba: for each row in turn,
 find its BMU with one pass over the prototypes, then move every unit towards
 the row by ``a_j = lr * h(d2(j, b), sigma)`` (``1 - (1 - a_j)**s`` for a
-weight ``s``); steps below ``negligible`` are skipped as in the reference. Squared prototype norms are kept up to date unit by unit, so a
-step costs two passes over the prototypes, ``O(n_units * n_features)``, and
-no allocation. Dense rows only; sparse input goes through the reference loop.
+weight ``s``), skipping steps below ``negligible`` as the reference does.
+The neighbourhood is evaluated once per distinct grid distance, squared
+prototype norms are kept up to date unit by unit, and arithmetic stays in the
+prototypes' dtype; a step costs two passes over the prototypes,
+``O(n_units * n_features)``, and no allocation. Dense rows only: sparse input
+goes through the reference loop.
 """
 
 import numpy as np

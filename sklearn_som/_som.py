@@ -19,11 +19,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _train
-from ._online import compiled_online_epoch
 from ._bmu import auto_batch_size, best_matching_units, chunk_slices, distances
 from ._grid import Grid
 from ._init import initial_prototypes
 from ._neighborhood import NEIGHBORHOODS
+from ._online import compiled_online_epoch
 from ._schedules import SCHEDULES, epoch_progress, sample_progress
 
 
