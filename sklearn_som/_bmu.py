@@ -3,33 +3,49 @@
 For a chunk of rows ``X_c`` and prototypes ``W``, the squared Euclidean
 distances are ``|x|^2 - 2 x.w + |w|^2``; the ``x.w`` term is one BLAS matrix
 product (``X_c @ W.T``). Chunks of ``batch_size`` rows bound the memory to
-``batch_size * n_units`` numbers, whatever the number of rows. ``X`` may be a
+about ``batch_size * n_units`` numbers per thread, whatever the number of
+rows, and run in parallel (:mod:`sklearn_som._parallel`). ``X`` may be a
 dense array or a CSR matrix; results have the dtype of ``X`` and ``W``.
 
 Two searches share that product:
 
-- ``exact=False`` (training): the argmin of ``|w|^2 - 2 x.w``, which needs no
-  pass over the chunk for ``|x|^2``;
-- ``exact=True`` (``predict``, ``labels_``, the metrics): the argmin of the
+- training (``exact=False``): the argmin of ``|w|^2 - 2 x.w``, fused with
+  the per-unit sums of the batch map into one compiled pass over the chunk
+  (:func:`assign_and_sum`);
+- ``predict``, ``labels_`` and the metrics (``exact=True``): the argmin of the
   very distances ``transform`` returns, so ``predict(X)`` always equals
   ``transform(X).argmin(axis=1)``, ties and rounding included.
 """
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils.extmath import row_norms
 
+from ._parallel import map_chunks, n_threads, single_threaded_blas
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - exercised only without numba
+    numba = None
+
 # Rows per chunk when the caller does not say: the chunk's distance block
-# holds about 2**20 numbers (4 MiB in float32).
+# holds at most about 2**20 numbers (4 MiB in float32), and the rows are split
+# over the threads when there are enough of them.
 _CHUNK_ELEMENTS = 2**20
+_MIN_CHUNK_ROWS = 256
 
 
 def auto_batch_size(n_samples, n_units):
-    return int(max(1, min(n_samples, _CHUNK_ELEMENTS // max(n_units, 1))))
+    by_memory = _CHUNK_ELEMENTS // max(n_units, 1)
+    by_threads = -(-n_samples // n_threads())
+    return int(max(1, min(n_samples, by_memory, max(by_threads, _MIN_CHUNK_ROWS))))
 
 
 def chunk_slices(n_samples, batch_size):
-    for start in range(0, n_samples, batch_size):
-        yield slice(start, min(start + batch_size, n_samples))
+    return [
+        slice(start, min(start + batch_size, n_samples))
+        for start in range(0, n_samples, batch_size)
+    ]
 
 
 def _partial_distances(X_chunk, W, w_sq):
@@ -50,6 +66,75 @@ def distances(X_chunk, W, w_sq=None):
     return np.sqrt(d, out=d)
 
 
+def _assign_and_sum_numpy(XW, w_sq, X, sample_weight, S, n):
+    d = XW * -2.0 + w_sq
+    bmu = np.argmin(d, axis=1)
+    d_best = d[np.arange(d.shape[0]), bmu] + row_norms(X, squared=True)
+    if sparse.issparse(X):
+        M = sparse.csc_array(
+            (sample_weight, bmu, np.arange(bmu.size + 1)), shape=(S.shape[0], bmu.size)
+        )
+        S += (M @ X).toarray()
+    else:
+        np.add.at(S, bmu, sample_weight[:, None] * X)
+    n += np.bincount(bmu, weights=sample_weight, minlength=S.shape[0]).astype(n.dtype)
+    return bmu, np.sqrt(np.maximum(d_best, 0.0))
+
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _distances_and_sums(d, X, sample_weight, bmu, S, n, dist):
+        # d[i, j] = |w_j|^2 - 2 x_i.w_j; bmu[i] its argmin.
+        for i in range(X.shape[0]):
+            best = bmu[i]
+            x_sq = X[i, 0] * X[i, 0]
+            for f in range(1, X.shape[1]):
+                x_sq += X[i, f] * X[i, f]
+            dist[i] = np.sqrt(max(d[i, best] + x_sq, 0.0))
+            s = sample_weight[i]
+            if s != 0:
+                for f in range(X.shape[1]):
+                    S[best, f] += s * X[i, f]
+                n[best] += s
+
+
+def assign_and_sum(X_chunk, W, w_sq, sample_weight, W2=None):
+    """BMUs of a chunk (training search), their distances, per-unit sums and weights.
+
+    ``W2``, if given, is ``-2 * W`` (computed once for all chunks). Returns
+    ``(bmu, dist, S, n)`` with ``S[j] = sum_{b(i)=j} s_i x_i`` and
+    ``n[j] = sum_{b(i)=j} s_i`` over the chunk's rows.
+    """
+    S = np.zeros_like(W)
+    n = np.zeros(W.shape[0], dtype=W.dtype)
+    if numba is None or sparse.issparse(X_chunk):
+        XW = np.asarray(X_chunk @ W.T)
+        bmu, dist = _assign_and_sum_numpy(XW, w_sq, X_chunk, sample_weight, S, n)
+    else:
+        # numpy's SIMD argmin, then one compiled pass over the rows for the rest.
+        d = X_chunk @ (W * -2.0 if W2 is None else W2).T
+        d += w_sq
+        bmu = np.argmin(d, axis=1)
+        dist = np.empty(X_chunk.shape[0], dtype=W.dtype)
+        _distances_and_sums(d, X_chunk, sample_weight, bmu, S, n, dist)
+    return bmu, dist, S, n
+
+
+def _exact_chunk(X_chunk, W, w_sq, second):
+    d = distances(X_chunk, W, w_sq)
+    rows = np.arange(d.shape[0])
+    best = np.argmin(d, axis=1)
+    dist = d[rows, best]
+    if not second:
+        return best, dist, None
+    bmu2 = np.full(d.shape[0], -1, dtype=np.int64)
+    if W.shape[0] > 1:
+        d[rows, best] = np.inf
+        bmu2 = np.argmin(d, axis=1)
+    return best, dist, bmu2
+
+
 def best_matching_units(X, W, batch_size, *, second=False, exact=True):
     """BMU of every row of ``X`` and its distance.
 
@@ -61,10 +146,10 @@ def best_matching_units(X, W, batch_size, *, second=False, exact=True):
         Rows per chunk.
     second : bool, default=False
         Also return the second-best unit of each row (``-1`` when the map
-        has a single unit).
+        has a single unit). Only with ``exact=True``.
     exact : bool, default=True
         Take the argmin of the distances ``transform`` returns (see the
-        module docstring); ``False`` skips the passes that needs.
+        module docstring); ``False`` uses the training search.
 
     Returns
     -------
@@ -74,25 +159,46 @@ def best_matching_units(X, W, batch_size, *, second=False, exact=True):
     bmu2 : ndarray of shape (n_samples,), int64
         Only when ``second=True``.
     """
-    n_samples = X.shape[0]
+    if second and not exact:
+        raise ValueError("the second-best unit is only found by the exact search")
     w_sq = row_norms(W, squared=True)
-    bmu = np.empty(n_samples, dtype=np.int64)
-    dist = np.empty(n_samples, dtype=W.dtype)
-    bmu2 = np.full(n_samples, -1, dtype=np.int64) if second else None
-    for chunk in chunk_slices(n_samples, batch_size):
-        X_chunk = X[chunk]
-        rows = np.arange(X_chunk.shape[0])
-        if exact:
-            d = distances(X_chunk, W, w_sq)
-            best = np.argmin(d, axis=1)
-            dist[chunk] = d[rows, best]
-        else:
-            d = _partial_distances(X_chunk, W, w_sq)
-            best = np.argmin(d, axis=1)
-            d_best = d[rows, best] + row_norms(X_chunk, squared=True)
-            dist[chunk] = np.sqrt(np.maximum(d_best, 0.0))
-        bmu[chunk] = best
-        if second and W.shape[0] > 1:
-            d[rows, best] = np.inf
-            bmu2[chunk] = np.argmin(d, axis=1)
-    return (bmu, dist, bmu2) if second else (bmu, dist)
+    chunks = chunk_slices(X.shape[0], batch_size)
+    if exact:
+
+        def work(chunk):
+            return _exact_chunk(X[chunk], W, w_sq, second)
+
+    else:
+        ones = np.ones(X.shape[0], dtype=W.dtype)
+        W2 = W * -2.0
+
+        def work(chunk):
+            return assign_and_sum(X[chunk], W, w_sq, ones[chunk], W2)[:2] + (None,)
+
+    with single_threaded_blas():
+        parts = list(map_chunks(work, chunks))
+    bmu = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, dtype=np.int64)
+    dist = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, dtype=W.dtype)
+    if second:
+        return bmu, dist, np.concatenate([p[2] for p in parts])
+    return bmu, dist
+
+
+def batch_statistics(X, sample_weight, W, batch_size):
+    """One pass over the data: BMUs, their distances, per-unit sums and weights."""
+    w_sq = row_norms(W, squared=True)
+    S = np.zeros_like(W)
+    n = np.zeros(W.shape[0], dtype=W.dtype)
+    bmu, dist = [], []
+    W2 = W * -2.0
+
+    def work(chunk):
+        return assign_and_sum(X[chunk], W, w_sq, sample_weight[chunk], W2)
+
+    with single_threaded_blas():
+        for b, d, S_chunk, n_chunk in map_chunks(work, chunk_slices(X.shape[0], batch_size)):
+            bmu.append(b)
+            dist.append(d)
+            S += S_chunk
+            n += n_chunk
+    return np.concatenate(bmu), np.concatenate(dist), S, n

@@ -16,6 +16,7 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _train
@@ -24,6 +25,7 @@ from ._grid import Grid
 from ._init import initial_prototypes
 from ._neighborhood import NEIGHBORHOODS
 from ._online import compiled_online_epoch
+from ._parallel import map_chunks, single_threaded_blas
 from ._schedules import SCHEDULES, epoch_progress, sample_progress
 
 
@@ -375,7 +377,7 @@ class SelfOrganizingMap(
         self : object
             The fitted map.
         """
-        with _all_or_nothing(self):
+        with _all_or_nothing(self), single_threaded_blas():
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=True)
             init = self._validate_init(X.shape[1])
             self._grid = self._make_grid()
@@ -422,7 +424,7 @@ class SelfOrganizingMap(
             The updated map.
         """
         first_call = not hasattr(self, "cluster_centers_")
-        with _all_or_nothing(self):
+        with _all_or_nothing(self), single_threaded_blas():
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=first_call)
             batch_size = self._batch_size_for(X.shape[0])
             if first_call:
@@ -453,9 +455,7 @@ class SelfOrganizingMap(
         if self.algorithm == "batch":
             sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
             _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size)
-            levels, level_index = self._grid.distance_levels()
-            H = neighborhood(levels, sigma).astype(W.dtype)[level_index]
-            W = _train.batch_update(W, S, n, H, rate)
+            W = _train.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
         else:
             order = self._rng.permutation(X.shape[0])
             sigmas, rates = self._schedule(sample_progress(epoch, X.shape[0], self.max_iter))
@@ -500,10 +500,13 @@ class SelfOrganizingMap(
 
     def _distances(self, X):
         W = self.cluster_centers_.astype(X.dtype, copy=False)
-        out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
-        for chunk in chunk_slices(X.shape[0], self._batch_size_for(X.shape[0])):
-            out[chunk] = distances(X[chunk], W)
-        return out
+        w_sq = row_norms(W, squared=True)
+        chunks = chunk_slices(X.shape[0], self._batch_size_for(X.shape[0]))
+        with single_threaded_blas():
+            parts = list(map_chunks(lambda chunk: distances(X[chunk], W, w_sq), chunks))
+        if not parts:
+            return np.empty((0, W.shape[0]), dtype=X.dtype)
+        return np.concatenate(parts)
 
     def predict(self, X):
         """Cell of each row: the flat index of its best matching unit.

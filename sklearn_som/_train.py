@@ -12,8 +12,9 @@ the Mexican hat's negative lobe from dividing by a sum near zero). The
 learning rate relaxes the step: ``W <- W + lr * (W_batch - W)``, so ``lr = 1``
 is the pure batch map. A unit no row reaches (zero denominator) keeps its
 prototype. The sums over rows are taken per unit first (``S = M.T @ X`` with
-the sparse weighted assignment matrix ``M``), so an epoch costs one pass over
-the data (the BMU product) plus ``O(n_units**2 * n_features)``.
+the weighted assignment matrix ``M``, fused with the BMU search in
+:func:`sklearn_som._bmu.batch_statistics`), so an epoch costs one pass over the
+data (the BMU product) plus ``O(n_units**2 * n_features)``.
 
 Online rule (Kohonen, 1982): rows in random order, one at a time; for row
 ``x`` with weight ``s`` and BMU ``b`` at step ``t``::
@@ -31,40 +32,28 @@ above 1) that power is undefined for fractional ``s``, and ``a_j = s lr h``.
 import numpy as np
 from scipy import sparse
 
-from ._bmu import best_matching_units, chunk_slices
+from ._bmu import batch_statistics
+from ._neighborhood import SIGNED, apply_neighborhood
+
+__all__ = ["batch_statistics", "batch_update", "online_epoch", "negligible_step"]
 
 
-def batch_statistics(X, sample_weight, W, batch_size):
-    """One pass over the data: BMUs, their distances, per-unit sums and weights.
+def batch_update(W, S, n, grid, neighborhood, sigma, learning_rate):
+    """The relaxed batch-map step from per-unit sums; returns new prototypes.
 
-    Returns ``(bmu, dist, S, n)`` with ``S[j] = sum_{b(i)=j} s_i x_i`` and
-    ``n[j] = sum_{b(i)=j} s_i``.
+    ``S`` and ``n`` are the per-unit sums and weights of the epoch; the
+    neighbourhood products go through :func:`apply_neighborhood`.
     """
-    n_units = W.shape[0]
-    bmu = np.empty(X.shape[0], dtype=np.int64)
-    dist = np.empty(X.shape[0], dtype=W.dtype)
-    S = np.zeros_like(W)
-    for chunk in chunk_slices(X.shape[0], batch_size):
-        X_chunk = X[chunk]
-        b, d = best_matching_units(X_chunk, W, X_chunk.shape[0], exact=False)
-        bmu[chunk], dist[chunk] = b, d
-        M = sparse.csr_array(
-            (sample_weight[chunk], (b, np.arange(b.size))), shape=(n_units, b.size)
-        )
-        S += np.asarray((M @ X_chunk).toarray() if sparse.issparse(X_chunk) else M @ X_chunk)
-    n = np.bincount(bmu, weights=sample_weight, minlength=n_units).astype(W.dtype)
-    return bmu, dist, S, n
-
-
-def batch_update(W, S, n, H, learning_rate):
-    """The relaxed batch-map step from per-unit sums; returns new prototypes."""
-    H = H.astype(W.dtype, copy=False)
-    pull = H @ S - (H @ n)[:, None] * W
-    mass = np.abs(H) @ n
+    sums = apply_neighborhood(grid, neighborhood, sigma, np.column_stack([S, n]))
+    HS, Hn = sums[:, :-1], sums[:, -1]
+    if neighborhood in SIGNED:
+        mass = apply_neighborhood(grid, neighborhood, sigma, n[:, None], absolute=True)[:, 0]
+    else:  # h >= 0, so |H| n = H n
+        mass = Hn
     reached = mass > 0
-    W_new = W.copy()
-    W_new[reached] += learning_rate * pull[reached] / mass[reached, None]
-    return W_new
+    step = np.zeros_like(W)
+    np.divide(HS - Hn[:, None] * W, mass[:, None], out=step, where=reached[:, None])
+    return W + learning_rate * step
 
 
 def _repeated_step(a, s):

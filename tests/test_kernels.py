@@ -80,11 +80,13 @@ def test_bmu_search_matches_brute_force_in_any_chunking():
     X, W = rng.rand(103, 5), rng.rand(12, 5)
     brute = np.sqrt(((X[:, None, :] - W[None, :, :]) ** 2).sum(-1))
     for batch_size in [1, 7, 103, 1000]:
-        for exact in [True, False]:
-            bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, exact=exact)
-            assert_array_equal(bmu, brute.argmin(axis=1))
-            assert_array_equal(bmu2, np.argsort(brute, axis=1)[:, 1])
-            assert_allclose(dist, brute.min(axis=1))
+        bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True)
+        assert_array_equal(bmu, brute.argmin(axis=1))
+        assert_array_equal(bmu2, np.argsort(brute, axis=1)[:, 1])
+        assert_allclose(dist, brute.min(axis=1))
+        bmu, dist = best_matching_units(X, W, batch_size, exact=False)
+        assert_array_equal(bmu, brute.argmin(axis=1))
+        assert_allclose(dist, brute.min(axis=1))
     assert_allclose(distances(X, W), brute)
 
 
@@ -149,19 +151,46 @@ def test_one_batch_epoch_by_hand():
     assert_allclose(S, [[3.0], [9.0]])
     assert_allclose(n, [2.0, 1.0])
     h = np.exp(-1 / 2)  # gaussian, sigma 1, neighbours at distance 1
-    H = np.array([[1.0, h], [h, 1.0]])
-    pure = batch_update(W, S, n, H, 1.0)
+    pure = batch_update(W, S, n, Grid(1, 2), "gaussian", 1.0, 1.0)
     assert_allclose(pure, [[(3 + 9 * h) / (2 + h)], [(3 * h + 9) / (2 * h + 1)]])
     # The learning rate relaxes the step: halfway from W to the batch map.
-    assert_allclose(batch_update(W, S, n, H, 0.5), (W + pure) / 2)
+    assert_allclose(batch_update(W, S, n, Grid(1, 2), "gaussian", 1.0, 0.5), (W + pure) / 2)
 
 
 def test_batch_unit_reached_by_no_row_keeps_its_prototype():
     W = np.array([[0.0], [5.0], [10.0]])
     X = np.array([[0.5], [9.5]])
     _, _, S, n = batch_statistics(X, np.ones(2), W, batch_size=10)
-    H = NEIGHBORHOODS["bubble"](Grid(1, 3).squared_distances(), 0.5)  # BMU only
-    assert_allclose(batch_update(W, S, n, H, 1.0), [[0.5], [5.0], [9.5]])
+    # A bubble of radius 0.5 is the BMU alone.
+    assert_allclose(batch_update(W, S, n, Grid(1, 3), "bubble", 0.5, 1.0), [[0.5], [5.0], [9.5]])
+
+
+def test_mexican_hat_batch_step_by_hand():
+    # 1x2 map, sigma 1: h(1) = 0 exactly, so each unit moves to its own rows' mean.
+    W = np.array([[0.0], [10.0]])
+    X = np.array([[1.0], [2.0], [9.0]])
+    _, _, S, n = batch_statistics(X, np.ones(3), W, batch_size=3)
+    assert_allclose(batch_update(W, S, n, Grid(1, 2), "mexican_hat", 1.0, 1.0), [[1.5], [9.0]])
+    # sigma 0.5: h(1) = -3 exp(-2) pushes; the step is normalised by sum |h| n.
+    h = -3 * np.exp(-2)
+    expected_0 = 0.0 + (3 + h * 9 - (2 + h) * 0.0) / (2 + abs(h))
+    expected_1 = 10.0 + (9 + h * 3 - (1 + 2 * h) * 10.0) / (1 + 2 * abs(h))
+    assert_allclose(
+        batch_update(W, S, n, Grid(1, 2), "mexican_hat", 0.5, 1.0), [[expected_0], [expected_1]]
+    )
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_separable_gaussian_product_equals_the_full_matrix(periodic, dtype):
+    from sklearn_som._neighborhood import apply_neighborhood
+
+    grid = Grid(5, 7, periodic=periodic)
+    M = np.random.RandomState(0).rand(35, 4).astype(dtype)
+    full = NEIGHBORHOODS["gaussian"](grid.squared_distances(), 1.7) @ M
+    fast = apply_neighborhood(grid, "gaussian", 1.7, M)
+    assert fast.dtype == dtype
+    assert_allclose(fast, full, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_batch_weight_two_equals_a_repeated_row_exactly():

@@ -1,0 +1,112 @@
+"""Train one library on one case in this process; print times and peak memory as JSON.
+
+The first run is a warm-up (numba compiles, torch starts its threads) and
+measures peak memory: the peak resident set size is reset just before it
+(``/proc/self/clear_refs``), so the figure is what fitting adds beyond the
+loaded data. Then ``--repeats`` timed runs; a library whose warm-up took
+longer than ``--slow`` seconds is timed once more only.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cases import CASES_BY_NAME, load  # noqa: E402
+from libraries import LIBRARIES  # noqa: E402
+
+
+def _status_kib(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak():
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _floor(X, case):
+    """``X @ W.T`` for all rows, the distance product alone."""
+    W = np.random.RandomState(0).uniform(size=(case.n_rows * case.n_columns, X.shape[1]))
+    W = W.astype(X.dtype)
+    return lambda: X @ W.T
+
+
+def _numpy_epoch(X, case):
+    """A plain numpy batch epoch: the product, argmin, per-unit sums, one smoothing."""
+    from sklearn_som import Grid
+
+    n_units = case.n_rows * case.n_columns
+    W = np.random.RandomState(0).uniform(size=(n_units, X.shape[1])).astype(X.dtype)
+    H = np.exp(-Grid(case.n_rows, case.n_columns).squared_distances() / 2).astype(X.dtype)
+
+    def epoch():
+        d = X @ W.T
+        d *= -2
+        d += (W * W).sum(axis=1)
+        bmu = d.argmin(axis=1)
+        S = np.zeros_like(W)
+        np.add.at(S, bmu, X)
+        n = np.bincount(bmu, minlength=n_units).astype(X.dtype)
+        return (H @ S) / (H @ n)[:, None]
+
+    return epoch
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case", required=True)
+    parser.add_argument("--library", required=True)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--slow", type=float, default=20.0)
+    parser.add_argument("--prototypes", help="where to save the trained prototypes (.npy)")
+    args = parser.parse_args()
+
+    case = CASES_BY_NAME[args.case]
+    X, _ = load(case.data, case.dtype)
+    if args.library == "X @ W.T":
+        run = _floor(X, case)
+    elif args.library == "numpy batch epoch":
+        run = _numpy_epoch(X, case)
+    else:
+        train = LIBRARIES[args.library]
+        run = lambda: train(X, case, 0)  # noqa: E731
+
+    rss_before = _status_kib("VmRSS")
+    peak_reset = _reset_peak()
+    start = time.perf_counter()
+    result = run()
+    warm_up = time.perf_counter() - start
+    peak_kib = _status_kib("VmHWM") - rss_before if peak_reset else None
+
+    times = []
+    for _ in range(1 if warm_up > args.slow else args.repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    if args.prototypes and args.library in LIBRARIES:
+        np.save(args.prototypes, np.asarray(result, dtype=np.float64))
+    print(
+        json.dumps(
+            {
+                "times": times,
+                "warm_up": warm_up,
+                "peak_mib": None if peak_kib is None else max(peak_kib, 0) / 1024,
+                "data_mib": X.nbytes / 2**20,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
