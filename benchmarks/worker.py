@@ -1,10 +1,10 @@
 """Train one library on one case in this process; print times and peak memory as JSON.
 
-The first run is a warm-up (numba compiles, torch starts its threads) and
-measures peak memory: the peak resident set size is reset just before it
-(``/proc/self/clear_refs``), so the figure is what fitting adds beyond the
-loaded data. Then ``--repeats`` timed runs; a library whose warm-up took
-longer than ``--slow`` seconds is timed once more only.
+The first run is a warm-up (numba compiles, torch starts its threads). The
+second measures peak memory: the peak resident set size is reset just before
+it (``/proc/self/clear_refs``), so the figure is what a warm fit adds beyond
+the loaded data. It and the runs after it, ``--repeats`` in all, are timed; a
+library whose warm-up took longer than ``--slow`` seconds is timed once only.
 """
 
 import argparse
@@ -82,18 +82,21 @@ def main():
         train = LIBRARIES[args.library]
         run = lambda: train(X, case, 0)  # noqa: E731
 
-    rss_before = _status_kib("VmRSS")
-    peak_reset = _reset_peak()
     start = time.perf_counter()
     result = run()
     warm_up = time.perf_counter() - start
-    peak_kib = _status_kib("VmHWM") - rss_before if peak_reset else None
+    del result
 
-    times = []
-    for _ in range(1 if warm_up > args.slow else args.repeats):
+    times, peak_kib = [], None
+    for repeat in range(1 if warm_up > args.slow else args.repeats):
+        if repeat == 0:
+            rss_before = _status_kib("VmRSS")
+            peak_reset = _reset_peak()
         start = time.perf_counter()
         result = run()
         times.append(time.perf_counter() - start)
+        if repeat == 0 and peak_reset:
+            peak_kib = _status_kib("VmHWM") - rss_before
     if args.prototypes and args.library in LIBRARIES:
         np.save(args.prototypes, np.asarray(result, dtype=np.float64))
     print(

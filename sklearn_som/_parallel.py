@@ -10,10 +10,12 @@ order, so sums over chunks do not depend on thread timing.
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 _state = {"controller": None, "executor": None}
+_local = threading.local()
 
 
 def n_threads():
@@ -40,13 +42,24 @@ if hasattr(os, "register_at_fork"):
 
 @contextmanager
 def single_threaded_blas():
-    """Limit BLAS to one thread for the duration of the block."""
+    """Limit BLAS to one thread for the duration of the block.
+
+    Only the outermost block of a thread acts: nested blocks (a fit calling
+    the BMU search) cost nothing.
+    """
+    if getattr(_local, "active", False):
+        yield
+        return
     if _state["controller"] is None:
         from threadpoolctl import ThreadpoolController
 
         _state["controller"] = ThreadpoolController()
-    with _state["controller"].limit(limits=1, user_api="blas"):
-        yield
+    _local.active = True
+    try:
+        with _state["controller"].limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _local.active = False
 
 
 def map_chunks(function, chunks):

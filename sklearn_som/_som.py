@@ -29,6 +29,10 @@ from ._parallel import map_chunks, single_threaded_blas
 from ._schedules import SCHEDULES, epoch_progress, sample_progress
 
 
+def _weighted_mean(values, weights):
+    return float(np.dot(values, weights) / weights.sum())
+
+
 @contextmanager
 def _all_or_nothing(estimator):
     """Restore the estimator as it was if the block raises.
@@ -483,7 +487,7 @@ class SelfOrganizingMap(
                     dist,
                 )
             sample_weight = sample_weight[order]
-        qe = float(np.average(dist, weights=sample_weight))
+        qe = _weighted_mean(dist, sample_weight)
         return W, qe
 
     def _set_fitted_state(self, W, X, sample_weight, batch_size):
@@ -491,9 +495,9 @@ class SelfOrganizingMap(
         self.cluster_centers_ = W
         self.labels_ = bmu
         self.unit_coordinates_ = np.array(self._grid.coordinates())
-        self.quantization_error_ = float(np.average(dist, weights=sample_weight))
+        self.quantization_error_ = _weighted_mean(dist, sample_weight)
         not_adjacent = ~self._grid.are_neighbors(bmu, bmu2)
-        self.topographic_error_ = float(np.average(not_adjacent, weights=sample_weight))
+        self.topographic_error_ = _weighted_mean(not_adjacent, sample_weight)
 
     # ------------------------------------------------------------------
     # Using the map
