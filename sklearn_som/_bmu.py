@@ -41,6 +41,27 @@ def auto_batch_size(n_samples, n_units):
     return int(max(1, min(n_samples, by_memory, max(by_threads, _MIN_CHUNK_ROWS))))
 
 
+def safe_scale(X):
+    """A power of two to divide ``X`` by so that squared distances stay finite and normal.
+
+    ``1.0`` when the largest magnitude lies within ``2**(maxexp / 4)`` and
+    ``2**(minexp / 4)`` of the dtype (about 1e77 and 1e-77 for float64, 4e9 and
+    5e-10 for float32), as almost all data does; otherwise the largest
+    magnitude rounded down to a power of two, so that dividing is exact.
+    """
+    values = X.data if sparse.issparse(X) else X
+    if values.size == 0:
+        return 1.0
+    peak = max(float(values.max()), -float(values.min()))
+    if peak == 0:
+        return 1.0
+    info = np.finfo(X.dtype)
+    exponent = int(np.floor(np.log2(peak)))
+    if info.minexp // 4 <= exponent <= info.maxexp // 4:
+        return 1.0
+    return 2.0**exponent
+
+
 def chunk_slices(n_samples, batch_size):
     return [
         slice(start, min(start + batch_size, n_samples))

@@ -21,6 +21,9 @@ from ._bmu import chunk_slices
 _EXACT_FEATURES = 128
 _OVERSAMPLING = 8
 _POWER_ITERATIONS = 4
+# Rows per chunk of the covariance sums: fixed, so that the initial map does
+# not depend on ``batch_size`` even in its last bits.
+_INIT_CHUNK = 4096
 
 
 def _densify(X_chunk):
@@ -40,7 +43,7 @@ def _covariance_times(X, sample_weight, mean, V, batch_size):
     return out / sample_weight.sum()
 
 
-def principal_axes(X, sample_weight, n_components, random_state, batch_size):
+def principal_axes(X, sample_weight, n_components, random_state, batch_size=_INIT_CHUNK):
     """Leading eigenvalues and eigenvectors of the weighted covariance of ``X``.
 
     Returns ``(mean, variances, axes)`` with ``axes`` of shape
@@ -72,7 +75,7 @@ def principal_axes(X, sample_weight, n_components, random_state, batch_size):
     return mean, values, axes
 
 
-def pca_init(X, sample_weight, grid, random_state, batch_size):
+def pca_init(X, sample_weight, grid, random_state):
     coordinates = np.asarray(grid.coordinates(), dtype=np.float64)
     coordinates = coordinates - coordinates.mean(axis=0)
     spans = np.abs(coordinates).max(axis=0)
@@ -80,12 +83,17 @@ def pca_init(X, sample_weight, grid, random_state, batch_size):
     # The longer grid axis takes the first principal axis.
     grid_axes = [0, 1] if grid.n_columns >= grid.n_rows else [1, 0]
     n_spanned = int(np.sum(spans > 0))
-    mean, variances, axes = principal_axes(
-        X, sample_weight, max(n_spanned, 1), random_state, batch_size
-    )
+    mean, variances, axes = principal_axes(X, sample_weight, max(n_spanned, 1), random_state)
     W = np.tile(mean, (grid.n_units, 1))
-    for k in range(min(n_spanned, axes.shape[0])):
-        W += np.outer(coordinates[:, grid_axes[k]], np.sqrt(variances[k]) * axes[k])
+    along = [coordinates[:, axis] for axis in grid_axes[:n_spanned]]
+    if n_spanned == 2 and (axes.shape[0] < 2 or variances[1] <= 1e-12 * variances[0]):
+        # Data with one direction of variance on a two-dimensional grid: lay
+        # the short grid axis along the first principal axis too, in steps
+        # finer than the long axis's, so that no two units start equal.
+        n_long = max(grid.n_rows, grid.n_columns)
+        along = [along[0] + along[1] / n_long]
+    for k, coordinate in enumerate(along):
+        W += np.outer(coordinate, np.sqrt(variances[k]) * axes[k])
     return W
 
 
@@ -108,11 +116,11 @@ def sample_init(X, sample_weight, grid, random_state):
     return _densify(X[np.sort(rows)]).astype(np.float64)
 
 
-def initial_prototypes(init, X, sample_weight, grid, random_state, batch_size):
+def initial_prototypes(init, X, sample_weight, grid, random_state):
     """Initial prototypes, in the dtype of ``X``; ``init`` already validated."""
     if isinstance(init, str):
         if init == "pca":
-            W = pca_init(X, sample_weight, grid, random_state, batch_size)
+            W = pca_init(X, sample_weight, grid, random_state)
         elif init == "random":
             W = random_init(X, sample_weight, grid, random_state)
         else:

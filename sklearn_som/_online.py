@@ -5,7 +5,8 @@ readable reference and the fallback without numba: for each row in turn,
 find its BMU with one pass over the prototypes, then move every unit towards
 the row by ``a_j = lr * h(d2(j, b), sigma)`` (``1 - (1 - a_j)**s`` for a
 weight ``s``), skipping steps below ``negligible`` as the reference does.
-The neighbourhood is evaluated once per distinct grid distance, squared
+The neighbourhood is evaluated once per distinct grid distance (nearest
+first, stopping where a decreasing one becomes negligible), squared
 prototype norms are kept up to date unit by unit, and arithmetic stays in the
 prototypes' dtype; a step costs two passes over the prototypes,
 ``O(n_units * n_features)``, and no allocation. Dense rows only: sparse input
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover - exercised only without numba
 _KERNELS = {}
 
 
-def _make_kernel(neighborhood):
+def _make_kernel(neighborhood, decreasing):
     h = numba.njit(inline="always")(neighborhood)
 
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
@@ -60,12 +61,23 @@ def _make_kernel(neighborhood):
                 continue
             # One neighbourhood evaluation per distinct grid distance.
             sigma, rate = sigmas[step], rates[step]
+            # Levels ascend; a non-increasing neighbourhood that falls below
+            # the negligible step stays below it, so the rest are skipped.
+            cut = n_levels
             for level in range(n_levels):
                 a = rate * h(levels[level], sigma)
                 if s != 1:
                     keep = 1.0 - a
                     a = 1.0 - abs(keep) ** s if keep >= 0 else a * s
-                step_size[level] = a if abs(a) >= negligible else 0.0
+                if abs(a) < negligible:
+                    step_size[level] = 0.0
+                    if decreasing:
+                        cut = level
+                        break
+                else:
+                    step_size[level] = a
+            for level in range(cut, n_levels):
+                step_size[level] = 0.0
             row = level_index[best]
             for j in range(n_units):
                 a_j = step_size[row[j]]
@@ -85,5 +97,8 @@ def compiled_online_epoch(neighborhood_name):
     if numba is None:
         return None
     if neighborhood_name not in _KERNELS:
-        _KERNELS[neighborhood_name] = _make_kernel(_neighborhood.NEIGHBORHOODS[neighborhood_name])
+        _KERNELS[neighborhood_name] = _make_kernel(
+            _neighborhood.NEIGHBORHOODS[neighborhood_name],
+            decreasing=neighborhood_name not in _neighborhood.SIGNED,
+        )
     return _KERNELS[neighborhood_name]

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 _state = {"controller": None, "executor": None}
-_local = threading.local()
+_blas_lock = threading.Lock()
+_blas_state = {"depth": 0, "limiter": None}
 
 
 def n_threads():
@@ -44,22 +45,27 @@ if hasattr(os, "register_at_fork"):
 def single_threaded_blas():
     """Limit BLAS to one thread for the duration of the block.
 
-    Only the outermost block of a thread acts: nested blocks (a fit calling
-    the BMU search) cost nothing.
+    The limit is process-wide, so it is counted process-wide: the first block
+    to enter sets it and the last to leave restores the original, however
+    blocks nest or overlap across threads (several threads predicting at once
+    leave BLAS as they found it).
     """
-    if getattr(_local, "active", False):
-        yield
-        return
-    if _state["controller"] is None:
-        from threadpoolctl import ThreadpoolController
+    with _blas_lock:
+        if _blas_state["depth"] == 0:
+            if _state["controller"] is None:
+                from threadpoolctl import ThreadpoolController
 
-        _state["controller"] = ThreadpoolController()
-    _local.active = True
+                _state["controller"] = ThreadpoolController()
+            _blas_state["limiter"] = _state["controller"].limit(limits=1, user_api="blas")
+        _blas_state["depth"] += 1
     try:
-        with _state["controller"].limit(limits=1, user_api="blas"):
-            yield
+        yield
     finally:
-        _local.active = False
+        with _blas_lock:
+            _blas_state["depth"] -= 1
+            if _blas_state["depth"] == 0:
+                _blas_state["limiter"].restore_original_limits()
+                _blas_state["limiter"] = None
 
 
 def map_chunks(function, chunks):

@@ -2,6 +2,7 @@
 
 import copy
 import time
+import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -14,19 +15,26 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _train
-from ._bmu import auto_batch_size, best_matching_units, chunk_slices, distances
+from ._bmu import auto_batch_size, best_matching_units, chunk_slices, distances, safe_scale
 from ._grid import Grid
 from ._init import initial_prototypes
 from ._neighborhood import NEIGHBORHOODS
 from ._online import compiled_online_epoch
 from ._parallel import map_chunks, single_threaded_blas
 from ._schedules import SCHEDULES, epoch_progress, sample_progress
+
+
+def _package_version():
+    from . import __version__
+
+    return __version__
 
 
 def _weighted_mean(values, weights):
@@ -386,8 +394,12 @@ class SelfOrganizingMap(
             init = self._validate_init(X.shape[1])
             self._grid = self._make_grid()
             self._rng = check_random_state(self.random_state)
+            self._scale = safe_scale(X)
+            X = self._rescale(X)
+            if not isinstance(init, str):
+                init = init / self._scale
             batch_size = self._batch_size_for(X.shape[0])
-            W = initial_prototypes(init, X, sample_weight, self._grid, self._rng, batch_size)
+            W = initial_prototypes(init, X, sample_weight, self._grid, self._rng)
             errors = []
             start = time.perf_counter()
             for epoch in range(self.max_iter):
@@ -435,7 +447,11 @@ class SelfOrganizingMap(
                 init = self._validate_init(X.shape[1])
                 self._grid = self._make_grid()
                 self._rng = check_random_state(self.random_state)
-                W = initial_prototypes(init, X, sample_weight, self._grid, self._rng, batch_size)
+                self._scale = safe_scale(X)
+                X = self._rescale(X)
+                if not isinstance(init, str):
+                    init = init / self._scale
+                W = initial_prototypes(init, X, sample_weight, self._grid, self._rng)
                 self.n_iter_ = 0
                 self.quantization_errors_ = np.empty(0)
             else:
@@ -444,7 +460,8 @@ class SelfOrganizingMap(
                         "The grid parameters changed since the map was fitted "
                         f"({self._grid} became {self._make_grid()}); call fit to start anew."
                     )
-                W = self.cluster_centers_.astype(X.dtype)
+                X = self._rescale(X)
+                W = (self.cluster_centers_ / self._scale).astype(X.dtype)
             W, qe = self._train_epoch(X, sample_weight, W, self.n_iter_, batch_size)
             self.n_iter_ += 1
             self.quantization_errors_ = np.append(self.quantization_errors_, qe)
@@ -491,26 +508,49 @@ class SelfOrganizingMap(
         return W, qe
 
     def _set_fitted_state(self, W, X, sample_weight, batch_size):
+        """Prototypes and training-set measures from ``W`` and ``X`` (both rescaled)."""
         bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True)
-        self.cluster_centers_ = W
+        self.cluster_centers_ = W * W.dtype.type(self._scale) if self._scale != 1 else W
         self.labels_ = bmu
         self.unit_coordinates_ = np.array(self._grid.coordinates())
-        self.quantization_error_ = _weighted_mean(dist, sample_weight)
+        self.quantization_error_ = _weighted_mean(dist, sample_weight) * self._scale
         not_adjacent = ~self._grid.are_neighbors(bmu, bmu2)
         self.topographic_error_ = _weighted_mean(not_adjacent, sample_weight)
 
     # ------------------------------------------------------------------
     # Using the map
 
-    def _distances(self, X):
+    def _rescale(self, X):
+        """``X`` divided by the training scale (a power of two; almost always 1)."""
+        return X if self._scale == 1 else X / X.dtype.type(self._scale)
+
+    def _prototypes_for(self, X):
+        """Prototypes in the dtype of validated ``X``, divided by the training scale."""
         W = self.cluster_centers_.astype(X.dtype, copy=False)
+        return W if self._scale == 1 else W / X.dtype.type(self._scale)
+
+    def _best_matching_units(self, X, second=False):
+        """BMUs of validated ``X`` and their distances (the exact search)."""
+        result = best_matching_units(
+            self._rescale(X),
+            self._prototypes_for(X),
+            self._batch_size_for(X.shape[0]),
+            second=second,
+        )
+        if self._scale != 1:
+            result = (result[0], result[1] * X.dtype.type(self._scale), *result[2:])
+        return result
+
+    def _distances(self, X):
+        X_scaled, W = self._rescale(X), self._prototypes_for(X)
         w_sq = row_norms(W, squared=True)
         chunks = chunk_slices(X.shape[0], self._batch_size_for(X.shape[0]))
         with single_threaded_blas():
-            parts = list(map_chunks(lambda chunk: distances(X[chunk], W, w_sq), chunks))
+            parts = list(map_chunks(lambda chunk: distances(X_scaled[chunk], W, w_sq), chunks))
         if not parts:
             return np.empty((0, W.shape[0]), dtype=X.dtype)
-        return np.concatenate(parts)
+        out = np.concatenate(parts)
+        return out if self._scale == 1 else out * X.dtype.type(self._scale)
 
     def predict(self, X):
         """Cell of each row: the flat index of its best matching unit.
@@ -530,9 +570,7 @@ class SelfOrganizingMap(
         """
         check_is_fitted(self)
         X = self._check_test_data(X)
-        W = self.cluster_centers_.astype(X.dtype, copy=False)
-        bmu, _ = best_matching_units(X, W, self._batch_size_for(X.shape[0]))
-        return bmu
+        return self._best_matching_units(X)[0]
 
     def transform(self, X):
         """Euclidean distance of each row to every prototype.
@@ -594,9 +632,28 @@ class SelfOrganizingMap(
         check_is_fitted(self)
         X = self._check_test_data(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        W = self.cluster_centers_.astype(X.dtype, copy=False)
-        _, dist = best_matching_units(X, W, self._batch_size_for(X.shape[0]))
-        return -float(np.average(dist, weights=sample_weight))
+        _, dist = self._best_matching_units(X)
+        return -_weighted_mean(dist, sample_weight)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sklearn_som_version"] = _package_version()
+        return state
+
+    def __setstate__(self, state):
+        # scikit-learn checks its own version for its own estimators only;
+        # a map pickled by another version of this package warns the same way.
+        saved = state.pop("_sklearn_som_version", "pre-0.1")
+        if saved != _package_version():
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=f"{type(self).__name__} (sklearn_som)",
+                    current_sklearn_version=_package_version(),
+                    original_sklearn_version=saved,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     @property
     def _n_features_out(self):

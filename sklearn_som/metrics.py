@@ -31,7 +31,6 @@ scorer to tune ``sigma`` and ``learning_rate`` together.
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._bmu import best_matching_units
 from ._neighborhood import NEIGHBORHOODS
 
 __all__ = [
@@ -60,8 +59,7 @@ def _unwrap(estimator, X=None):
 
 
 def _assign(som, X, second=False):
-    W = som.cluster_centers_.astype(X.dtype, copy=False)
-    return best_matching_units(X, W, som._batch_size_for(X.shape[0]), second=second)
+    return som._best_matching_units(X, second=second)
 
 
 def _weights(sample_weight, X):
@@ -149,8 +147,8 @@ def u_matrix(som):
     """
     som, _ = _unwrap(som)
     adjacency = som._grid.adjacency().tocoo()
-    W = som.cluster_centers_.astype(np.float64)
-    gaps = np.linalg.norm(W[adjacency.row] - W[adjacency.col], axis=1)
+    W = som.cluster_centers_.astype(np.float64) / som._scale
+    gaps = np.linalg.norm(W[adjacency.row] - W[adjacency.col], axis=1) * som._scale
     n_units = W.shape[0]
     total = np.bincount(adjacency.row, weights=gaps, minlength=n_units)
     count = np.bincount(adjacency.row, minlength=n_units)

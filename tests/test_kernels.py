@@ -222,7 +222,7 @@ def test_pca_init_spans_the_first_two_principal_axes():
     rotation, _ = np.linalg.qr(rng.randn(4, 4))
     X = (rng.randn(5000, 4) * [3.0, 2.0, 1.0, 0.5]) @ rotation.T + 7.0
     grid = Grid(6, 8)
-    W = pca_init(X, np.ones(len(X)), grid, rng, batch_size=1000)
+    W = pca_init(X, np.ones(len(X)), grid, rng)
     centred = W - X.mean(axis=0)
     axes = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)[2][:2]
     # Every prototype lies in the plane of the first two principal axes ...
@@ -241,7 +241,7 @@ def test_randomized_principal_axes_match_exact_ones_for_many_features():
     rng = np.random.RandomState(0)
     scales = np.r_[5.0, 3.0, np.full(198, 0.3)]
     X = rng.randn(3000, 200) * scales
-    _, variances, axes = principal_axes(X, np.ones(3000), 2, rng, batch_size=500)
+    _, variances, axes = principal_axes(X, np.ones(3000), 2, rng)
     exact = np.linalg.eigh(np.cov(X.T, bias=True))
     assert_allclose(variances, exact[0][::-1][:2], rtol=1e-6)
     assert_allclose(np.abs(axes @ exact[1][:, ::-1][:, :2]), np.eye(2), atol=1e-6)
@@ -249,7 +249,7 @@ def test_randomized_principal_axes_match_exact_ones_for_many_features():
 
 def test_pca_init_of_a_line_of_units_uses_one_axis():
     X = np.random.RandomState(0).randn(200, 3) * [4.0, 1.0, 0.1]
-    W = pca_init(X, np.ones(200), Grid(1, 5), np.random.RandomState(0), 100)
+    W = pca_init(X, np.ones(200), Grid(1, 5), np.random.RandomState(0))
     assert np.ptp(W[:, 0]) > 7 and np.ptp(W[:, 1]) < 1.0
 
 
@@ -318,3 +318,11 @@ def test_distance_levels_rebuild_the_distances():
     levels, index = grid.distance_levels()
     assert_array_equal(levels[index], grid.squared_distances())
     assert levels.size < grid.n_units
+
+
+def test_pca_init_of_one_dimensional_data_on_a_square_grid_has_distinct_units():
+    X = np.random.RandomState(0).rand(50, 1)
+    W = pca_init(X, np.ones(50), Grid(3, 4), np.random.RandomState(0))
+    assert np.unique(W).size == 12
+    # Along the long axis (columns) the prototypes increase; each row is a finer step.
+    assert np.all(np.diff(W.reshape(3, 4), axis=1) > 0)

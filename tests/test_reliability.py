@@ -1,0 +1,326 @@
+"""Reliability: edge cases with defined answers, inputs never modified, determinism,
+persistence, interruption and concurrency."""
+
+import pickle
+import subprocess
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
+from sklearn.datasets import load_iris
+from sklearn.exceptions import InconsistentVersionWarning
+from sklearn.preprocessing import MinMaxScaler
+
+from sklearn_som import SelfOrganizingMap
+from sklearn_som.metrics import topographic_error, u_matrix
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return MinMaxScaler().fit_transform(load_iris().data)
+
+
+# ---------------------------------------------------------------- edge cases
+
+
+def test_one_sample_gives_every_prototype_that_sample():
+    x = np.array([[1.0, -2.0, 3.0]])
+    som = SelfOrganizingMap(3, 3).fit(x)
+    assert_allclose(som.cluster_centers_, np.repeat(x, 9, axis=0))
+    assert som.quantization_error_ == 0 and som.labels_.tolist() == [0]
+
+
+def test_fewer_samples_than_units(iris):
+    som = SelfOrganizingMap(10, 10, random_state=0).fit(iris[:7])
+    assert np.all(np.isfinite(som.cluster_centers_))
+    assert len(np.unique(som.labels_)) == 7  # each row its own unit
+
+
+def test_one_feature_orders_the_line():
+    x = np.linspace(0, 1, 50)[:, None]
+    som = SelfOrganizingMap(1, 6, random_state=0).fit(x)
+    assert np.all(np.diff(som.cluster_centers_.ravel()) > 0)  # a monotone 1-D map
+
+
+def test_constant_features_stay_constant(iris):
+    X = np.column_stack([iris, np.full(150, 7.0)])
+    som = SelfOrganizingMap(4, 4, random_state=0).fit(X)
+    assert_allclose(som.cluster_centers_[:, -1], 7.0)
+    constant = SelfOrganizingMap(3, 3, init="random", random_state=0).fit(np.full((20, 2), 5.0))
+    assert_allclose(constant.cluster_centers_, 5.0)
+    assert constant.quantization_error_ == 0
+
+
+def test_duplicate_rows_equal_weights(iris):
+    doubled = SelfOrganizingMap(4, 4).fit(np.vstack([iris, iris]))
+    weighted = SelfOrganizingMap(4, 4).fit(iris, sample_weight=np.full(150, 2.0))
+    assert_allclose(doubled.cluster_centers_, weighted.cluster_centers_, atol=1e-12)
+
+
+def test_one_by_one_and_one_by_n_maps(iris):
+    single = SelfOrganizingMap(1, 1).fit(iris)
+    assert_allclose(single.cluster_centers_[0], iris.mean(axis=0))
+    assert topographic_error(single, iris) == 0.0 and u_matrix(single).tolist() == [[0.0]]
+    line = SelfOrganizingMap(1, 5, random_state=0).fit(iris)
+    assert u_matrix(line).shape == (1, 5) and np.all(u_matrix(line) > 0)
+    assert 0 <= topographic_error(line, iris) < 0.2
+
+
+def test_all_zero_sample_weight_is_an_error(iris):
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        SelfOrganizingMap(3, 3).fit(iris, sample_weight=np.zeros(150))
+
+
+def test_zero_weight_rows_are_ignored(iris):
+    weights = np.r_[np.ones(100), np.zeros(50)]
+    weighted = SelfOrganizingMap(4, 4).fit(iris, sample_weight=weights)
+    dropped = SelfOrganizingMap(4, 4).fit(iris[:100])
+    assert_allclose(weighted.cluster_centers_, dropped.cluster_centers_, atol=1e-12)
+
+
+@pytest.mark.parametrize("magnitude", [1e150, 1e-150, 1e300, 1e-300])
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_huge_and_tiny_magnitudes_give_the_same_map_scaled(iris, magnitude, algorithm):
+    params = dict(n_rows=4, n_columns=4, algorithm=algorithm, random_state=0, max_iter=5)
+    unit = SelfOrganizingMap(**params).fit(iris)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or underflow warnings either
+        scaled = SelfOrganizingMap(**params).fit(iris * magnitude)
+        assert np.all(np.isfinite(scaled.cluster_centers_))
+        assert_allclose(scaled.cluster_centers_ / magnitude, unit.cluster_centers_, rtol=1e-9)
+        assert_array_equal(scaled.predict(iris * magnitude), unit.predict(iris))
+        assert scaled.score(iris * magnitude) / magnitude == pytest.approx(unit.score(iris))
+        assert np.all(np.isfinite(scaled.transform(iris * magnitude)))
+        assert np.all(np.isfinite(u_matrix(scaled)))
+
+
+@pytest.mark.parametrize("magnitude", [1e20, 1e-20])
+def test_float32_outside_its_comfortable_range(iris, magnitude):
+    X = (iris * magnitude).astype(np.float32)
+    som = SelfOrganizingMap(4, 4, random_state=0).fit(X)
+    assert som.cluster_centers_.dtype == np.float32
+    assert np.all(np.isfinite(som.transform(X)))
+    unit = SelfOrganizingMap(4, 4, random_state=0).fit(iris.astype(np.float32))
+    assert som.quantization_error_ / magnitude == pytest.approx(unit.quantization_error_, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda X: (X * 10).astype(np.int64),
+        lambda X: X > 0.5,
+        lambda X: np.asfortranarray(X),
+        lambda X: np.hstack([X, X])[:, ::2],  # non-contiguous view
+        lambda X: pd.DataFrame(X, columns=list("abcd")),
+        lambda X: X.tolist(),
+    ],
+    ids=["int", "bool", "fortran", "strided", "dataframe", "list"],
+)
+def test_input_kinds_are_accepted(iris, convert):
+    X = convert(iris)
+    som = SelfOrganizingMap(3, 3, random_state=0).fit(X)
+    assert som.cluster_centers_.dtype == np.float64
+    assert_array_equal(som.predict(X), som.labels_)
+
+
+def test_int_and_bool_inputs_match_their_float_values(iris):
+    X = (iris * 10).astype(np.int64)
+    assert_allclose(
+        SelfOrganizingMap(3, 3).fit(X).cluster_centers_,
+        SelfOrganizingMap(3, 3).fit(X.astype(float)).cluster_centers_,
+    )
+
+
+def test_series_as_sample_weight_and_as_x(iris):
+    som = SelfOrganizingMap(3, 3).fit(iris, sample_weight=pd.Series(np.ones(150)))
+    assert som.n_features_in_ == 4
+    with pytest.raises(ValueError, match="Expected a 2-dimensional container"):
+        SelfOrganizingMap(3, 3).fit(pd.Series(iris[:, 0]))
+
+
+@pytest.mark.parametrize("container", [sparse.csr_matrix, sparse.csc_matrix, sparse.csr_array])
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_sparse_input_matches_dense(iris, container, algorithm):
+    X = np.where(iris < 0.4, 0.0, iris)
+    params = dict(n_rows=4, n_columns=4, algorithm=algorithm, random_state=0, max_iter=5)
+    dense = SelfOrganizingMap(**params).fit(X)
+    from_sparse = SelfOrganizingMap(**params).fit(container(X))
+    assert_allclose(from_sparse.cluster_centers_, dense.cluster_centers_, atol=1e-10)
+    assert_allclose(from_sparse.transform(container(X)), dense.transform(X), atol=1e-10)
+    assert_array_equal(from_sparse.predict(container(X)), dense.predict(X))
+
+
+def test_sparse_float32_stays_float32(iris):
+    X = sparse.csr_matrix(np.where(iris < 0.4, 0.0, iris).astype(np.float32))
+    som = SelfOrganizingMap(3, 3).fit(X)
+    assert som.cluster_centers_.dtype == np.float32 and som.transform(X).dtype == np.float32
+
+
+# ---------------------------------------------------------------- inputs never modified
+
+
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_read_only_and_memory_mapped_inputs(iris, tmp_path, algorithm):
+    path = tmp_path / "X.dat"
+    mapped = np.memmap(path, dtype=np.float64, mode="w+", shape=iris.shape)
+    mapped[:] = iris
+    mapped.flush()
+    read_only = np.memmap(path, dtype=np.float64, mode="r", shape=iris.shape)
+    weights = np.linspace(0.5, 2, 150)
+    weights.flags.writeable = False
+    som = SelfOrganizingMap(3, 3, algorithm=algorithm, random_state=0)
+    som.fit(read_only, sample_weight=weights)
+    som.partial_fit(read_only)
+    som.predict(read_only), som.transform(read_only), som.score(read_only)
+    assert_array_equal(np.asarray(read_only), iris)
+    assert_array_equal(weights, np.linspace(0.5, 2, 150))
+
+
+# ---------------------------------------------------------------- determinism
+
+
+SCRIPT = """
+import sys, numpy as np
+from sklearn.datasets import load_iris
+from sklearn_som import SelfOrganizingMap
+X = load_iris().data
+som = SelfOrganizingMap(5, 5, algorithm=sys.argv[1], init="random", random_state=7).fit(X)
+sys.stdout.write(som.cluster_centers_.tobytes().hex())
+"""
+
+
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_bit_identical_maps_across_processes(algorithm):
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", SCRIPT, algorithm], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1] and len(runs[0]) == 2 * 25 * 4 * 8
+
+
+def test_batch_map_does_not_depend_on_batch_size(iris):
+    reference = SelfOrganizingMap(5, 5, random_state=0).fit(iris)
+    for batch_size in [1, 7, 64, 1000]:
+        other = SelfOrganizingMap(5, 5, random_state=0, batch_size=batch_size).fit(iris)
+        assert_allclose(other.cluster_centers_, reference.cluster_centers_, atol=1e-12)
+
+
+# ---------------------------------------------------------------- persistence
+
+LOAD_SCRIPT = """
+import pickle, sys, numpy as np
+som = pickle.load(open(sys.argv[1], "rb"))
+X = np.load(sys.argv[2])
+np.save(sys.argv[3], np.column_stack([som.predict(X), som.transform(X)]))
+"""
+
+
+def test_pickled_model_predicts_identically_in_a_fresh_process(iris, tmp_path):
+    som = SelfOrganizingMap(5, 5, topology="hexagonal", random_state=0).fit(iris)
+    (tmp_path / "som.pkl").write_bytes(pickle.dumps(som))
+    np.save(tmp_path / "X.npy", iris)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LOAD_SCRIPT,
+            str(tmp_path / "som.pkl"),
+            str(tmp_path / "X.npy"),
+            str(tmp_path / "out.npy"),
+        ],
+        check=True,
+    )
+    out = np.load(tmp_path / "out.npy")
+    assert_array_equal(out[:, 0], som.predict(iris))
+    assert_array_equal(out[:, 1:], som.transform(iris))
+
+
+def test_skops_round_trip(iris, tmp_path):
+    skops_io = pytest.importorskip("skops.io")
+    som = SelfOrganizingMap(4, 4, random_state=0).fit(iris)
+    path = tmp_path / "som.skops"
+    skops_io.dump(som, path)
+    loaded = skops_io.load(path, trusted=skops_io.get_untrusted_types(file=path))
+    assert_array_equal(loaded.predict(iris), som.predict(iris))
+
+
+def test_loading_a_model_from_another_version_warns(iris):
+    som = SelfOrganizingMap(3, 3).fit(iris)
+    state = som.__getstate__()
+    assert state["_sklearn_som_version"] == __import__("sklearn_som").__version__
+    state["_sklearn_som_version"] = "0.0.1"
+    restored = SelfOrganizingMap.__new__(SelfOrganizingMap)
+    with pytest.warns(InconsistentVersionWarning, match="from version 0.0.1"):
+        restored.__setstate__(state)
+    assert_array_equal(restored.predict(iris), som.predict(iris))
+
+
+# ---------------------------------------------------------------- interruption
+
+
+def test_keyboard_interrupt_in_partial_fit_keeps_the_last_complete_call(iris, monkeypatch):
+    som = SelfOrganizingMap(3, 3, random_state=0)
+    som.partial_fit(iris)
+    before = pickle.dumps(som)
+    from sklearn_som import _train
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_train, "batch_update", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        som.partial_fit(iris)
+    assert pickle.dumps(som) == before
+
+
+def test_keyboard_interrupt_in_the_online_rule_restores_the_map(iris, monkeypatch):
+    som = SelfOrganizingMap(3, 3, algorithm="online", random_state=0).fit(iris)
+    before = pickle.dumps(som)
+    import sklearn_som._som as som_module
+
+    def interrupt(name):
+        def kernel(*args):
+            args[2][:] = np.nan  # half-way through: the working copy is ruined
+            raise KeyboardInterrupt
+
+        return kernel
+
+    monkeypatch.setattr(som_module, "compiled_online_epoch", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        som.fit(iris)
+    assert pickle.dumps(som) == before
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def test_prediction_from_several_threads_matches_serial(iris):
+    from threadpoolctl import threadpool_info
+
+    X = np.vstack([iris] * 40)
+    som = SelfOrganizingMap(6, 6, random_state=0).fit(X)
+    expected_labels, expected_distances = som.predict(X), som.transform(X)
+    blas_before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    results = [None] * 8
+
+    def work(k):
+        results[k] = (som.predict(X), som.transform(X), som.score(X))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for labels, distances, score in results:
+        assert_array_equal(labels, expected_labels)
+        assert_array_equal(distances, expected_distances)
+        assert score == som.score(X)
+    # The BLAS thread limit the predictions set is undone once they are all done.
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == blas_before
