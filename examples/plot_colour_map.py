@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from _output import output_path
+from _paths import output_path
 
 from sklearn_som import Grid, SelfOrganizingMap
 from sklearn_som.plotting import PrototypeColorsDisplay

@@ -11,7 +11,6 @@ were approved (``Class`` = 1).
 """
 
 import sys
-from pathlib import Path
 
 import matplotlib
 
@@ -19,14 +18,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from _output import output_path
+from _paths import output_path, shared_data_path
 from sklearn.preprocessing import MinMaxScaler
 
 from sklearn_som import SelfOrganizingMap
 from sklearn_som.metrics import hit_map, u_matrix
 from sklearn_som.plotting import LabelMapDisplay, UMatrixDisplay
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "credit_card_applications.csv"
+DATA = shared_data_path("credit_card_applications.csv")
 if not DATA.exists():
     print(f"{DATA} not found: this example needs the shared data folder.")
     sys.exit(0)

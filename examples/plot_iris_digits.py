@@ -12,7 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from _output import output_path
+from _paths import output_path
 from sklearn.datasets import load_digits, load_iris
 from sklearn.preprocessing import MinMaxScaler
 

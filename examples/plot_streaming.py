@@ -15,7 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np
-from _output import output_path
+from _paths import output_path
 from sklearn.datasets import make_blobs
 
 from sklearn_som import SelfOrganizingMap

@@ -181,7 +181,7 @@ class SelfOrganizingMap(
         Weighted fraction of the training rows whose best and second-best
         units are not grid neighbours.
 
-    quantization_errors_ : ndarray of shape (n_iter_,)
+    quantization_errors_ : ndarray of shape (``n_iter_``,)
         Quantization error measured during each epoch: for the batch rule,
         of the prototypes the epoch started from; for the online rule, the
         mean distance of each row to its BMU when it was presented.
@@ -189,7 +189,7 @@ class SelfOrganizingMap(
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of the features seen during fit, when they are all strings.
 
     See Also
