@@ -87,10 +87,10 @@ def distances(X_chunk, W, w_sq=None):
     return np.sqrt(d, out=d)
 
 
-def _assign_and_sum_numpy(XW, w_sq, X, sample_weight, S, n):
+def _assign_and_sum_numpy(XW, w_sq, x_sq, X, sample_weight, S, n):
     d = XW * -2.0 + w_sq
     bmu = np.argmin(d, axis=1)
-    d_best = d[np.arange(d.shape[0]), bmu] + row_norms(X, squared=True)
+    d_best = d[np.arange(d.shape[0]), bmu] + x_sq
     if sparse.issparse(X):
         M = sparse.csc_array(
             (sample_weight, bmu, np.arange(bmu.size + 1)), shape=(S.shape[0], bmu.size)
@@ -105,14 +105,11 @@ def _assign_and_sum_numpy(XW, w_sq, X, sample_weight, S, n):
 if numba is not None:
 
     @numba.njit(cache=True, nogil=True)
-    def _distances_and_sums(d, X, sample_weight, bmu, S, n, dist):
-        # d[i, j] = |w_j|^2 - 2 x_i.w_j; bmu[i] its argmin.
+    def _distances_and_sums(d, x_sq, X, sample_weight, bmu, S, n, dist):
+        # d[i, j] = |w_j|^2 - 2 x_i.w_j; bmu[i] its argmin; x_sq[i] = |x_i|^2.
         for i in range(X.shape[0]):
             best = bmu[i]
-            x_sq = X[i, 0] * X[i, 0]
-            for f in range(1, X.shape[1]):
-                x_sq += X[i, f] * X[i, f]
-            dist[i] = np.sqrt(max(d[i, best] + x_sq, 0.0))
+            dist[i] = np.sqrt(max(d[i, best] + x_sq[i], 0.0))
             s = sample_weight[i]
             if s != 0:
                 for f in range(X.shape[1]):
@@ -120,25 +117,28 @@ if numba is not None:
                 n[best] += s
 
 
-def assign_and_sum(X_chunk, W, w_sq, sample_weight, W2=None):
+def assign_and_sum(X_chunk, W, w_sq, sample_weight, W2=None, x_sq=None):
     """BMUs of a chunk (training search), their distances, per-unit sums and weights.
 
-    ``W2``, if given, is ``-2 * W`` (computed once for all chunks). Returns
+    ``W2``, if given, is ``-2 * W`` and ``x_sq`` the rows' squared norms
+    (both fixed across chunks, and ``x_sq`` across a whole fit). Returns
     ``(bmu, dist, S, n)`` with ``S[j] = sum_{b(i)=j} s_i x_i`` and
     ``n[j] = sum_{b(i)=j} s_i`` over the chunk's rows.
     """
     S = np.zeros_like(W)
     n = np.zeros(W.shape[0], dtype=W.dtype)
+    if x_sq is None:
+        x_sq = row_norms(X_chunk, squared=True)
     if numba is None or sparse.issparse(X_chunk):
         XW = np.asarray(X_chunk @ W.T)
-        bmu, dist = _assign_and_sum_numpy(XW, w_sq, X_chunk, sample_weight, S, n)
+        bmu, dist = _assign_and_sum_numpy(XW, w_sq, x_sq, X_chunk, sample_weight, S, n)
     else:
         # numpy's SIMD argmin, then one compiled pass over the rows for the rest.
         d = X_chunk @ (W * -2.0 if W2 is None else W2).T
         d += w_sq
         bmu = np.argmin(d, axis=1)
         dist = np.empty(X_chunk.shape[0], dtype=W.dtype)
-        _distances_and_sums(d, X_chunk, sample_weight, bmu, S, n, dist)
+        _distances_and_sums(d, x_sq, X_chunk, sample_weight, bmu, S, n, dist)
     return bmu, dist, S, n
 
 
@@ -205,16 +205,21 @@ def best_matching_units(X, W, batch_size, *, second=False, exact=True):
     return bmu, dist
 
 
-def batch_statistics(X, sample_weight, W, batch_size):
-    """One pass over the data: BMUs, their distances, per-unit sums and weights."""
+def batch_statistics(X, sample_weight, W, batch_size, x_sq=None):
+    """One pass over the data: BMUs, their distances, per-unit sums and weights.
+
+    ``x_sq``, the rows' squared norms, can be computed once per fit and passed.
+    """
     w_sq = row_norms(W, squared=True)
+    if x_sq is None:
+        x_sq = row_norms(X, squared=True)
     S = np.zeros_like(W)
     n = np.zeros(W.shape[0], dtype=W.dtype)
     bmu, dist = [], []
     W2 = W * -2.0
 
     def work(chunk):
-        return assign_and_sum(X[chunk], W, w_sq, sample_weight[chunk], W2)
+        return assign_and_sum(X[chunk], W, w_sq, sample_weight[chunk], W2, x_sq[chunk])
 
     with single_threaded_blas():
         for b, d, S_chunk, n_chunk in map_chunks(work, chunk_slices(X.shape[0], batch_size)):

@@ -402,8 +402,9 @@ class SelfOrganizingMap(
             W = initial_prototypes(init, X, sample_weight, self._grid, self._rng)
             errors = []
             start = time.perf_counter()
+            x_sq = row_norms(X, squared=True)  # fixed for the whole fit
             for epoch in range(self.max_iter):
-                W, qe = self._train_epoch(X, sample_weight, W, epoch, batch_size)
+                W, qe = self._train_epoch(X, sample_weight, W, epoch, batch_size, x_sq)
                 errors.append(qe)
                 if self.verbose:
                     print(
@@ -470,12 +471,12 @@ class SelfOrganizingMap(
             self._set_fitted_state(W, X, sample_weight, batch_size)
         return self
 
-    def _train_epoch(self, X, sample_weight, W, epoch, batch_size):
+    def _train_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq=None):
         """One epoch of the chosen rule; returns new prototypes and the epoch's QE."""
         neighborhood = NEIGHBORHOODS[self.neighborhood]
         if self.algorithm == "batch":
             sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
-            _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size)
+            _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size, x_sq)
             W = _train.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
         else:
             order = self._rng.permutation(X.shape[0])
