@@ -15,7 +15,7 @@ import numpy as np
 NOTES = {
     "sklearn_som": "defaults (batch map, PCA init, sigma R/2 -> 1)",
     "sklearn_som online": 'algorithm="online" (lr 0.5 -> 0.01, sigma R/2 -> 1)',
-    "sklearn_som sigma_final=0.5": "batch map ending at sigma 0.5 (time to quality only)",
+    "sklearn_som sigma_final=0.8": "batch map ending at sigma 0.8 (time to quality only)",
     "fastersom": "BatchSOM on the CPU, precision of the data, defaults",
     "xpysom": "defaults (batch, numpy)",
     "somoclu": "defaults, exponential radius cooling (linear gives NaN maps for 1 epoch)",
@@ -46,11 +46,11 @@ def sklearn_som_online(X, case, seed):
     return som.fit(X).cluster_centers_
 
 
-def sklearn_som_fine(X, case, seed):
+def sklearn_som_final_08(X, case, seed):
     from sklearn_som import SelfOrganizingMap
 
     som = SelfOrganizingMap(
-        case.n_rows, case.n_columns, sigma_final=0.5, max_iter=case.epochs, random_state=seed
+        case.n_rows, case.n_columns, sigma_final=0.8, max_iter=case.epochs, random_state=seed
     )
     return som.fit(X).cluster_centers_
 
@@ -134,7 +134,7 @@ def susi(X, case, seed):
 LIBRARIES = {
     "sklearn_som": sklearn_som,
     "sklearn_som online": sklearn_som_online,
-    "sklearn_som sigma_final=0.5": sklearn_som_fine,
+    "sklearn_som sigma_final=0.8": sklearn_som_final_08,
     "fastersom": fastersom,
     "xpysom": xpysom,
     "somoclu": somoclu,

@@ -36,7 +36,7 @@ from sklearn_som._bmu import best_matching_units  # noqa: E402
 MODULES = {
     "sklearn_som": "sklearn_som",
     "sklearn_som online": "numba",
-    "sklearn_som sigma_final=0.5": "sklearn_som",
+    "sklearn_som sigma_final=0.8": "sklearn_som",
     "fastersom": "fastersom",
     "xpysom": "xpysom",
     "somoclu": "somoclu",
@@ -76,17 +76,11 @@ def quality(W, X, y, case):
     return {"qe": float(dist.mean()), "te": te, "purity": purity}
 
 
-def run_worker(case, library, repeats, prototypes):
-    command = [
-        sys.executable,
-        str(HERE / "worker.py"),
-        "--case",
-        case.name,
-        "--library",
-        library,
-        "--repeats",
-        str(repeats),
-    ]
+def run_worker(case, library, repeats, prototypes, epochs=None):
+    command = [sys.executable, str(HERE / "worker.py"), "--case", case.name]
+    command += ["--library", library, "--repeats", str(repeats)]
+    if epochs:
+        command += ["--epochs", str(epochs)]
     if prototypes:
         command += ["--prototypes", prototypes]
     result = subprocess.run(command, capture_output=True, text=True, timeout=3600)

@@ -165,7 +165,8 @@ class SelfOrganizingMap(
         ``k % n_columns``. Same dtype as the training data.
 
     labels_ : ndarray of shape (n_samples,)
-        Cell (flat unit index) of each training row, for the final prototypes.
+        Cell (flat unit index) of each training row, for the final prototypes
+        (after ``partial_fit``: of the rows of the last chunk).
 
     unit_coordinates_ : ndarray of shape (n_rows * n_columns, 2)
         Positions ``(x, y)`` of the units in the plane.
@@ -340,26 +341,13 @@ class SelfOrganizingMap(
             raise ValueError("init contains NaN or infinity.")
         return init
 
-    def _check_test_data(self, X):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            reset=False,
-            dtype=[np.float64, np.float32],
-            order="C",
+    def _check_test_data(self, X, reset=False):
+        return validate_data(
+            self, X, accept_sparse="csr", reset=reset, dtype=[np.float64, np.float32], order="C"
         )
-        return X
 
     def _validate_training_data(self, X, sample_weight, reset):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            order="C",
-        )
+        X = self._check_test_data(X, reset=reset)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
@@ -391,15 +379,8 @@ class SelfOrganizingMap(
         """
         with _all_or_nothing(self), single_threaded_blas():
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=True)
-            init = self._validate_init(X.shape[1])
-            self._grid = self._make_grid()
-            self._rng = check_random_state(self.random_state)
-            self._scale = safe_scale(X)
-            X = self._rescale(X)
-            if not isinstance(init, str):
-                init = init / self._scale
+            X, W = self._start(X, sample_weight)
             batch_size = self._batch_size_for(X.shape[0])
-            W = initial_prototypes(init, X, sample_weight, self._grid, self._rng)
             errors = []
             start = time.perf_counter()
             x_sq = row_norms(X, squared=True)  # fixed for the whole fit
@@ -445,14 +426,7 @@ class SelfOrganizingMap(
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=first_call)
             batch_size = self._batch_size_for(X.shape[0])
             if first_call:
-                init = self._validate_init(X.shape[1])
-                self._grid = self._make_grid()
-                self._rng = check_random_state(self.random_state)
-                self._scale = safe_scale(X)
-                X = self._rescale(X)
-                if not isinstance(init, str):
-                    init = init / self._scale
-                W = initial_prototypes(init, X, sample_weight, self._grid, self._rng)
+                X, W = self._start(X, sample_weight)
                 self.n_iter_ = 0
                 self.quantization_errors_ = np.empty(0)
             else:
@@ -470,6 +444,21 @@ class SelfOrganizingMap(
                 print(f"Epoch {self.n_iter_}: quantization error {qe:.6g}")
             self._set_fitted_state(W, X, sample_weight, batch_size)
         return self
+
+    def _start(self, X, sample_weight):
+        """Set up what training continues from; returns rescaled ``X`` and initial prototypes.
+
+        Fixes the grid, the random generator and the power-of-two scale of
+        the data (see :func:`sklearn_som._bmu.safe_scale`).
+        """
+        init = self._validate_init(X.shape[1])
+        self._grid = self._make_grid()
+        self._rng = check_random_state(self.random_state)
+        self._scale = safe_scale(X)
+        X = self._rescale(X)
+        if not isinstance(init, str):
+            init = init / self._scale
+        return X, initial_prototypes(init, X, sample_weight, self._grid, self._rng)
 
     def _train_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq=None):
         """One epoch of the chosen rule; returns new prototypes and the epoch's QE."""

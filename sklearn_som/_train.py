@@ -1,6 +1,6 @@
 """Training kernels: one batch-map epoch, one online epoch. Arrays in, arrays out.
 
-Batch map (Kohonen, 1999): every row is assigned to its best matching unit
+Batch map (Kohonen, 1998): every row is assigned to its best matching unit
 ``b(i)``; with neighbourhood weights ``h_jk = h(d2(j, k), sigma)`` and sample
 weights ``s_i`` the batch prototype of unit ``j`` is::
 
@@ -14,7 +14,9 @@ is the pure batch map. A unit no row reaches (zero denominator) keeps its
 prototype. The sums over rows are taken per unit first (``S = M.T @ X`` with
 the weighted assignment matrix ``M``, fused with the BMU search in
 :func:`sklearn_som._bmu.batch_statistics`), so an epoch costs one pass over the
-data (the BMU product) plus ``O(n_units**2 * n_features)``.
+data (the BMU product) plus the neighbourhood product,
+``O(n_units**2 * n_features)`` in general and ``O(n_units * (n_rows + n_columns)
+* n_features)`` for the separable Gaussian on a rectangular grid.
 
 Online rule (Kohonen, 1982): rows in random order, one at a time; for row
 ``x`` with weight ``s`` and BMU ``b`` at step ``t``::

@@ -29,8 +29,10 @@ scorer to tune ``sigma`` and ``learning_rate`` together.
 """
 
 import numpy as np
+from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ._bmu import chunk_slices
 from ._neighborhood import NEIGHBORHOODS
 
 __all__ = [
@@ -128,8 +130,10 @@ def distortion(som, X, sigma=None, sample_weight=None):
         sigma = som._sigma_range()[1]
     H = NEIGHBORHOODS[som.neighborhood](som._grid.squared_distances(), sigma)
     bmu, _ = _assign(som, X)
-    D = som._distances(X).astype(np.float64) ** 2
-    per_row = np.einsum("ij,ij->i", H[bmu], D)
+    per_row = np.empty(X.shape[0])
+    for chunk in chunk_slices(X.shape[0], som._batch_size_for(X.shape[0])):
+        D = som._distances(X[chunk]).astype(np.float64) ** 2
+        per_row[chunk] = np.einsum("ij,ij->i", H[bmu[chunk]], D)
     return float(np.average(per_row, weights=_weights(sample_weight, X)))
 
 
@@ -221,7 +225,9 @@ def combined_scorer(estimator, X, y=None):
     """``-(QE / QE_0 + TE)``, ``QE_0`` the mean distance of the rows to their mean."""
     som, X_som = _unwrap(estimator, X)
     bmu, dist, bmu2 = _assign(som, X_som, second=True)
-    X_dense = X_som.toarray() if hasattr(X_som, "toarray") else X_som
-    spread = np.linalg.norm(X_dense - X_dense.mean(axis=0), axis=1).mean()
+    # |x - mean| without a dense centred copy (sparse X stays sparse).
+    mean = np.asarray(X_som.mean(axis=0), dtype=np.float64).ravel()
+    squared = row_norms(X_som, squared=True) - 2 * np.asarray(X_som @ mean).ravel() + mean @ mean
+    spread = np.sqrt(np.maximum(squared, 0)).mean()
     qe = dist.mean() / spread if spread > 0 else 0.0
     return -float(qe + (~som._grid.are_neighbors(bmu, bmu2)).mean())

@@ -87,3 +87,18 @@ def test_bmu_purity_and_metrics_through_a_pipeline():
     assert topographic_error(pipe, X) == pytest.approx(som.topographic_error_)
     assert hit_map(pipe, X).sum() == 150
     assert combined_scorer(pipe, X) < 0
+
+
+def test_combined_scorer_by_hand_and_on_sparse_input():
+    from scipy import sparse
+
+    X, _ = load_iris(return_X_y=True)
+    som = SelfOrganizingMap(5, 5, random_state=0).fit(X)
+    spread = np.linalg.norm(X - X.mean(axis=0), axis=1).mean()
+    expected = -(quantization_error(som, X) / spread + topographic_error(som, X))
+    assert combined_scorer(som, X) == pytest.approx(expected)
+    X_sparse = sparse.csr_matrix(np.where(X < 1.5, 0.0, X))
+    som_sparse = SelfOrganizingMap(5, 5, random_state=0).fit(X_sparse)
+    assert combined_scorer(som_sparse, X_sparse) == pytest.approx(
+        combined_scorer(som_sparse, X_sparse.toarray())
+    )
