@@ -27,7 +27,7 @@ ONLINE_PEERS = ["numbasom", "minisom", "susi"]
 EPOCHS = [1, 2, 3, 5, 8, 13, 20, 30, 50]
 LIBRARIES = [
     "sklearn_som",
-    "sklearn_som sigma_final=0.5",
+    "sklearn_som sigma_final=0.8",
     "sklearn_som online",
     "fastersom",
     "xpysom",
