@@ -205,6 +205,12 @@ class SelfOrganizingMap(
     ``O(n_units**2 * n_features)`` for the neighbourhood smoothing. The online
     rule costs the same per epoch but as ``n_samples`` small steps.
 
+    A ``fit`` or ``partial_fit`` that raises, or is interrupted with
+    ``KeyboardInterrupt``, leaves the estimator exactly as it was before the
+    call: unfitted, or with its previous map. Input arrays are never modified.
+    Data far from unit scale are trained in a power-of-two rescaled copy, so
+    squared distances neither overflow nor underflow.
+
     ``partial_fit`` counts each call as one epoch of the schedule: call ``k``
     (counting the epochs of an earlier ``fit``) trains at progress
     ``k / (max_iter - 1)``, and after ``max_iter`` calls training continues at
