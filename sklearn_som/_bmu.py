@@ -9,12 +9,12 @@ dense array or a CSR matrix; results have the dtype of ``X`` and ``W``.
 
 Two searches share that product:
 
-- training (``exact=False``): the argmin of ``|w|^2 - 2 x.w``, fused with
-  the per-unit sums of the batch map into one compiled pass over the chunk
-  (:func:`assign_and_sum`);
-- ``predict``, ``labels_`` and the metrics (``exact=True``): the argmin of the
-  very distances ``transform`` returns, so ``predict(X)`` always equals
-  ``transform(X).argmin(axis=1)``, ties and rounding included.
+- training (:func:`batch_statistics`): the argmin of ``|w|^2 - 2 x.w``, fused
+  with the per-unit sums of the batch map into one compiled pass over the
+  chunk (:func:`assign_and_sum`);
+- ``predict``, ``labels_`` and the metrics (:func:`best_matching_units`): the
+  argmin of the very distances ``transform`` returns, so ``predict(X)`` always
+  equals ``transform(X).argmin(axis=1)``, ties and rounding included.
 """
 
 import numpy as np
@@ -156,8 +156,8 @@ def _exact_chunk(X_chunk, W, w_sq, second):
     return best, dist, bmu2
 
 
-def best_matching_units(X, W, batch_size, *, second=False, exact=True):
-    """BMU of every row of ``X`` and its distance.
+def best_matching_units(X, W, batch_size, *, second=False):
+    """BMU of every row of ``X`` and its distance, from the distances ``transform`` returns.
 
     Parameters
     ----------
@@ -167,10 +167,7 @@ def best_matching_units(X, W, batch_size, *, second=False, exact=True):
         Rows per chunk.
     second : bool, default=False
         Also return the second-best unit of each row (``-1`` when the map
-        has a single unit). Only with ``exact=True``.
-    exact : bool, default=True
-        Take the argmin of the distances ``transform`` returns (see the
-        module docstring); ``False`` uses the training search.
+        has a single unit).
 
     Returns
     -------
@@ -180,24 +177,13 @@ def best_matching_units(X, W, batch_size, *, second=False, exact=True):
     bmu2 : ndarray of shape (n_samples,), int64
         Only when ``second=True``.
     """
-    if second and not exact:
-        raise ValueError("the second-best unit is only found by the exact search")
     w_sq = row_norms(W, squared=True)
-    chunks = chunk_slices(X.shape[0], batch_size)
-    if exact:
 
-        def work(chunk):
-            return _exact_chunk(X[chunk], W, w_sq, second)
-
-    else:
-        ones = np.ones(X.shape[0], dtype=W.dtype)
-        W2 = W * -2.0
-
-        def work(chunk):
-            return assign_and_sum(X[chunk], W, w_sq, ones[chunk], W2)[:2] + (None,)
+    def work(chunk):
+        return _exact_chunk(X[chunk], W, w_sq, second)
 
     with single_threaded_blas():
-        parts = list(map_chunks(work, chunks))
+        parts = list(map_chunks(work, chunk_slices(X.shape[0], batch_size)))
     bmu = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, dtype=np.int64)
     dist = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, dtype=W.dtype)
     if second:

@@ -84,9 +84,12 @@ def test_bmu_search_matches_brute_force_in_any_chunking():
         assert_array_equal(bmu, brute.argmin(axis=1))
         assert_array_equal(bmu2, np.argsort(brute, axis=1)[:, 1])
         assert_allclose(dist, brute.min(axis=1))
-        bmu, dist = best_matching_units(X, W, batch_size, exact=False)
+        # The training search, fused with the batch map's per-unit sums.
+        bmu, dist, S, n = batch_statistics(X, np.ones(103), W, batch_size)
         assert_array_equal(bmu, brute.argmin(axis=1))
         assert_allclose(dist, brute.min(axis=1))
+        assert_allclose(S, np.stack([X[bmu == j].sum(axis=0) for j in range(12)]))
+        assert_allclose(n, np.bincount(bmu, minlength=12))
     assert_allclose(distances(X, W), brute)
 
 
