@@ -57,6 +57,19 @@ class Grid:
         """
         return _distance_levels(self)
 
+    def axis_squared_distances(self):
+        """Squared distances between rows and between columns of a rectangular grid.
+
+        Returns ``(rows, columns)``, of shapes ``(n_rows, n_rows)`` and
+        ``(n_columns, n_columns)``, with wrap-around when periodic; the squared
+        distance of two units is their sum (what makes the Gaussian separable).
+        """
+        if self.topology != "rectangular":
+            raise ValueError("only a rectangular grid's distances split by axis")
+        return _axis_squared_distances(self.n_rows, self.periodic), _axis_squared_distances(
+            self.n_columns, self.periodic
+        )
+
     def adjacency(self):
         """Sparse boolean matrix of grid neighbours (units at distance exactly 1)."""
         return _adjacency(self)
@@ -125,6 +138,16 @@ def _coordinates(grid):
 def _squared_distances(grid):
     units = np.arange(grid.n_units)
     d2 = pairwise_squared_distances(grid, units[:, None], units[None, :])
+    d2.flags.writeable = False
+    return d2
+
+
+@lru_cache(maxsize=16)
+def _axis_squared_distances(length, periodic):
+    offsets = np.abs(np.arange(length)[:, None] - np.arange(length)[None, :])
+    if periodic:
+        offsets = np.minimum(offsets, length - offsets)
+    d2 = (offsets * offsets).astype(np.float64)
     d2.flags.writeable = False
     return d2
 

@@ -48,13 +48,6 @@ NEIGHBORHOODS = {
 SIGNED = {"mexican_hat"}
 
 
-def _axis_squared_distances(length, periodic):
-    offsets = np.abs(np.arange(length)[:, None] - np.arange(length)[None, :])
-    if periodic:
-        offsets = np.minimum(offsets, length - offsets)
-    return (offsets * offsets).astype(np.float64)
-
-
 def apply_neighborhood(grid, name, sigma, M, absolute=False):
     """``H @ M`` for the neighbourhood matrix ``H[j, k] = h(d2(j, k), sigma)``.
 
@@ -67,8 +60,8 @@ def apply_neighborhood(grid, name, sigma, M, absolute=False):
     is built from the grid's distinct distances (one evaluation per level).
     """
     if name == "gaussian" and grid.topology == "rectangular":
-        g_rows = gaussian(_axis_squared_distances(grid.n_rows, grid.periodic), sigma)
-        g_columns = gaussian(_axis_squared_distances(grid.n_columns, grid.periodic), sigma)
+        d2_rows, d2_columns = grid.axis_squared_distances()
+        g_rows, g_columns = gaussian(d2_rows, sigma), gaussian(d2_columns, sigma)
         T = np.matmul(g_columns.astype(M.dtype), M.reshape(grid.n_rows, grid.n_columns, -1))
         T = g_rows.astype(M.dtype) @ T.reshape(grid.n_rows, -1)
         return T.reshape(M.shape)

@@ -99,3 +99,14 @@ def test_derived_arrays_are_read_only():
         grid.squared_distances()[0, 0] = 1
     with pytest.raises(ValueError):
         grid.coordinates()[0, 0] = 1
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_axis_distances_add_up_to_the_grid_distances(periodic):
+    grid = Grid(4, 6, periodic=periodic)
+    rows, columns = grid.axis_squared_distances()
+    r, c = np.divmod(np.arange(24), 6)
+    summed = rows[r][:, r] + columns[c][:, c]
+    assert_array_equal(summed, grid.squared_distances())
+    with pytest.raises(ValueError, match="rectangular"):
+        Grid(3, 3, "hexagonal").axis_squared_distances()
