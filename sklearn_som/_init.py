@@ -16,7 +16,8 @@ the initial plane need not be exact, since training refines it.
 """
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, sparse
+from sklearn.utils.sparsefuncs import min_max_axis
 
 from ._bmu import chunk_slices
 from ._parallel import map_chunks, single_threaded_blas
@@ -116,9 +117,12 @@ def pca_init(X, sample_weight, grid, random_state):
 
 def random_init(X, sample_weight, grid, random_state):
     """Uniform in the bounding box of the rows with positive weight."""
-    rows = np.flatnonzero(sample_weight > 0)
-    X_used = _densify(X[rows])
-    low, high = X_used.min(axis=0), X_used.max(axis=0)
+    positive = sample_weight > 0
+    X_used = X if np.all(positive) else X[np.flatnonzero(positive)]  # no copy when all count
+    if sparse.issparse(X_used):
+        low, high = min_max_axis(X_used, axis=0)  # sparse input stays sparse
+    else:
+        low, high = X_used.min(axis=0), X_used.max(axis=0)
     return low + (high - low) * random_state.uniform(size=(grid.n_units, X.shape[1]))
 
 
@@ -130,7 +134,7 @@ def sample_init(X, sample_weight, grid, random_state):
     p = sample_weight / sample_weight.sum()
     replace = np.count_nonzero(p) < grid.n_units
     rows = random_state.choice(X.shape[0], size=grid.n_units, replace=replace, p=p)
-    return _densify(X[np.sort(rows)]).astype(np.float64)
+    return _densify(X[np.sort(rows)])
 
 
 def initial_prototypes(init, X, sample_weight, grid, random_state):

@@ -79,6 +79,7 @@ def online_epoch(X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rate
     w_sq = np.einsum("ij,ij->i", W, W)
     dist = np.empty(order.size, dtype=np.float64)
     is_sparse = sparse.issparse(X)
+    negligible = negligible_step(W.dtype)
     for step, i in enumerate(order):
         x = X[[i]].toarray()[0] if is_sparse else X[i]
         d = w_sq - 2.0 * (W @ x)
@@ -90,7 +91,7 @@ def online_epoch(X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rate
         a = rates[step] * neighborhood(d2_grid[b], sigmas[step])
         if s != 1:
             a = _repeated_step(a, s)
-        a[np.abs(a) < negligible_step(W.dtype)] = 0.0
+        a[np.abs(a) < negligible] = 0.0
         W += a.astype(W.dtype)[:, None] * (x - W)
         w_sq = np.einsum("ij,ij->i", W, W)
     return dist
