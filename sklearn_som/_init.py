@@ -74,7 +74,7 @@ def principal_axes(X, sample_weight, n_components, random_state, batch_size=_INI
     n_components = min(n_components, n_features)
     if n_features <= _EXACT_FEATURES:
         C = _covariance_times(X, sample_weight, mean, np.eye(n_features), batch_size)
-        values, vectors = linalg.eigh((C + C.T) / 2.0)
+        values, vectors = np.linalg.eigh((C + C.T) / 2.0)
     else:
         size = min(n_features, n_components + _OVERSAMPLING)
         Q = random_state.standard_normal((n_features, size))
@@ -83,7 +83,7 @@ def principal_axes(X, sample_weight, n_components, random_state, batch_size=_INI
                 _covariance_times(X, sample_weight, mean, Q, batch_size), mode="economic"
             )
         B = Q.T @ _covariance_times(X, sample_weight, mean, Q, batch_size)
-        values, small = linalg.eigh((B + B.T) / 2.0)
+        values, small = np.linalg.eigh((B + B.T) / 2.0)
         vectors = Q @ small
     order = np.argsort(values)[::-1][:n_components]
     values = np.maximum(values[order], 0.0)
@@ -137,15 +137,21 @@ def sample_init(X, sample_weight, grid, random_state):
     return _densify(X[np.sort(rows)])
 
 
-def initial_prototypes(init, X, sample_weight, grid, random_state):
-    """Initial prototypes, in the dtype of ``X``; ``init`` already validated."""
+def initial_prototypes(init, X, sample_weight, grid, make_random_state):
+    """Initial prototypes, in the dtype of ``X``; ``init`` already validated.
+
+    ``make_random_state()`` returns the random generator; it is called only
+    by the initialisations that draw random numbers (making a ``RandomState``
+    costs about 0.1 ms, as much as a whole small fit's PCA).
+    """
     if isinstance(init, str):
         if init == "pca":
-            W = pca_init(X, sample_weight, grid, random_state)
+            exact = X.shape[1] <= _EXACT_FEATURES
+            W = pca_init(X, sample_weight, grid, None if exact else make_random_state())
         elif init == "random":
-            W = random_init(X, sample_weight, grid, random_state)
+            W = random_init(X, sample_weight, grid, make_random_state())
         else:
-            W = sample_init(X, sample_weight, grid, random_state)
+            W = sample_init(X, sample_weight, grid, make_random_state())
     else:
         W = init
     return np.ascontiguousarray(W, dtype=X.dtype)

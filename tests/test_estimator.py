@@ -1,5 +1,6 @@
 """Behaviour of the estimator: predict/transform, persistence, determinism, errors."""
 
+import importlib
 import pickle
 import re
 
@@ -281,25 +282,34 @@ def test_partial_fit_after_the_grid_changed(iris, fitted):
         som.partial_fit(iris[0])
 
 
-def test_interrupted_fit_leaves_the_previous_map(iris, fitted, monkeypatch):
-    som = pickle.loads(pickle.dumps(fitted))
+@pytest.mark.parametrize(
+    "module, function, batch_size",
+    [
+        ("_train", "batch_update", 16),  # chunked path: interrupted in its third epoch
+        ("_small_batch", "batch_epochs", None),  # compiled path: interrupted once it returns
+    ],
+)
+def test_interrupted_fit_leaves_the_previous_map(
+    iris, fitted, monkeypatch, module, function, batch_size
+):
+    som = pickle.loads(pickle.dumps(fitted)).set_params(batch_size=batch_size)
     before = pickle.dumps(som)
     calls = []
+    kernels = importlib.import_module(f"sklearn_som.{module}")
+    original = getattr(kernels, function)
 
     def interrupt(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 3:
+        result = original(*args, **kwargs)
+        if len(calls) == 3 or function == "batch_epochs":
             raise KeyboardInterrupt
-        return original(*args, **kwargs)
+        return result
 
-    from sklearn_som import _train
-
-    original = _train.batch_update
-    monkeypatch.setattr(_train, "batch_update", interrupt)
+    monkeypatch.setattr(kernels, function, interrupt)
     with pytest.raises(KeyboardInterrupt):
         som.fit(iris[0][:100, :3])
-    assert pickle.dumps(som) == before
-    unfitted = SelfOrganizingMap(3, 3)
+    assert calls and pickle.dumps(som) == before
+    unfitted = SelfOrganizingMap(3, 3, batch_size=batch_size)
     calls.clear()
     with pytest.raises(KeyboardInterrupt):
         unfitted.fit(iris[0])

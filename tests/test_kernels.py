@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sklearn_som import SelfOrganizingMap
+from sklearn_som import SelfOrganizingMap, _small_batch
 from sklearn_som._bmu import best_matching_units, distances
 from sklearn_som._grid import Grid
 from sklearn_som._init import pca_init, principal_axes
@@ -331,3 +331,54 @@ def test_pca_init_of_one_dimensional_data_on_a_square_grid_has_distinct_units():
     assert np.unique(W).size == 12
     # Along the long axis (columns) the prototypes increase; each row is a finer step.
     assert np.all(np.diff(W.reshape(3, 4), axis=1) > 0)
+
+
+# ---------------------------------------------------------------- compiled small-data batch path
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
+@pytest.mark.parametrize("grid", [Grid(5, 6), Grid(4, 5, "hexagonal", periodic=True)], ids=str)
+def test_compiled_batch_epoch_equals_the_reference(dtype, neighborhood, grid):
+    if _small_batch.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    X = rng.rand(120, 7).astype(dtype)
+    weights = rng.choice([0.0, 0.5, 1.0, 2.0, 3.0], size=120).astype(dtype)
+    x_sq = (X.astype(np.float64) ** 2).sum(axis=1).astype(dtype)
+    W = rng.rand(grid.n_units, 7).astype(dtype)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    # Epoch by epoch from the reference's prototypes, so that a rounding-level
+    # tie cannot send a row to another unit and compound over epochs.
+    # (A radius covering the whole map would make every prototype equal: all ties.)
+    for sigma, rate in [(1.5, 1.0), (1.2, 0.7), (0.6, 1.0)]:
+        _, dist, S, n = batch_statistics(X, weights, W, batch_size=32)
+        reference = batch_update(W, S, n, grid, neighborhood, sigma, rate)
+        compiled, errors = _small_batch.batch_epochs(
+            X, weights, x_sq, W, grid, neighborhood, [sigma], [rate]
+        )
+        assert compiled.dtype == dtype
+        assert_allclose(compiled, reference, rtol=tolerance, atol=tolerance)
+        assert errors[0] == pytest.approx(np.dot(dist, weights) / weights.sum(), rel=tolerance)
+        W = reference
+
+
+def test_small_fits_take_the_compiled_path_and_match_the_chunked_one(monkeypatch):
+    X = np.random.RandomState(0).rand(60, 3)
+    calls = []
+    original = _small_batch.batch_epochs
+
+    def spy(*args, **kwargs):
+        calls.append(len(args[-2]))  # epochs per call
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_small_batch, "batch_epochs", spy)
+    compiled = SelfOrganizingMap(4, 5, max_iter=8, random_state=0).fit(X)
+    assert calls == [8]  # all epochs in one call
+    chunked = SelfOrganizingMap(4, 5, max_iter=8, random_state=0, batch_size=16).fit(X)
+    assert calls == [8]  # more rows than batch_size: the chunked path
+    assert_allclose(compiled.cluster_centers_, chunked.cluster_centers_, atol=1e-12)
+    assert_allclose(compiled.quantization_errors_, chunked.quantization_errors_, rtol=1e-12)
+    verbose = SelfOrganizingMap(4, 5, max_iter=8, random_state=0, verbose=1).fit(X)
+    assert calls == [8] + [1] * 8  # one call per epoch, to report each
+    assert_array_equal(verbose.cluster_centers_, compiled.cluster_centers_)

@@ -1,6 +1,7 @@
 """Reliability: edge cases with defined answers, inputs never modified, determinism,
 persistence, interruption and concurrency."""
 
+import importlib
 import pickle
 import subprocess
 import sys
@@ -265,16 +266,21 @@ def test_loading_a_model_from_another_version_warns(iris):
 # ---------------------------------------------------------------- interruption
 
 
-def test_keyboard_interrupt_in_partial_fit_keeps_the_last_complete_call(iris, monkeypatch):
-    som = SelfOrganizingMap(3, 3, random_state=0)
+@pytest.mark.parametrize(
+    "module, function, batch_size",
+    [("_train", "batch_update", 16), ("_small_batch", "batch_epochs", None)],
+)
+def test_keyboard_interrupt_in_partial_fit_keeps_the_last_complete_call(
+    iris, monkeypatch, module, function, batch_size
+):
+    som = SelfOrganizingMap(3, 3, random_state=0, batch_size=batch_size)
     som.partial_fit(iris)
     before = pickle.dumps(som)
-    from sklearn_som import _train
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_train, "batch_update", interrupt)
+    monkeypatch.setattr(importlib.import_module(f"sklearn_som.{module}"), function, interrupt)
     with pytest.raises(KeyboardInterrupt):
         som.partial_fit(iris)
     assert pickle.dumps(som) == before

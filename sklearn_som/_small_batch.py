@@ -1,0 +1,131 @@
+"""The batch map's epochs on small data, all in one compiled call.
+
+On data as small as iris (150 rows, a 10x10 map) an epoch is a few dozen
+microseconds of arithmetic but ten times that in Python: each of the twenty
+or so numpy calls of :func:`sklearn_som._bmu.batch_statistics` and
+:func:`sklearn_som._train.batch_update` costs a few microseconds whatever its
+size. Here the same epoch -- BMU product, per-unit sums, neighbourhood
+product, relaxed step -- runs as one numba function for every epoch of a fit,
+with BLAS called from compiled code (``np.dot``) for the two products.
+
+The arithmetic is the batch map of :mod:`sklearn_som._train`, in the dtype of
+the data: ``d = |w|^2 - 2 x.w`` and its first argmin, ``S = sum s_i x_i`` and
+``n = sum s_i`` per BMU, ``H @ [S n]`` with the full neighbourhood matrix
+``H[j, k] = values[level_index[j, k]]`` (one value per distinct grid
+distance), ``W += lr * (H S - (H n) W) / (|H| n)`` where the denominator is
+positive. Only the order of some sums differs from the chunked path (and the
+Gaussian on rectangular grids is not split into its two axes), so the maps
+agree to rounding. :func:`applies` says when this path is used: the distance
+block and ``H`` together stay under ``_MAX_ELEMENTS`` numbers, the bound the
+chunked path keeps per chunk.
+"""
+
+import numpy as np
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - exercised only without numba
+    numba = None
+
+from ._bmu import _CHUNK_ELEMENTS
+
+# Below this many elements of (rows x units) + (units x units) the whole fit
+# is cheaper as one compiled call; above it the chunked, threaded path wins.
+_MAX_ELEMENTS = 2**16
+
+
+def applies(X, n_units):
+    """Whether the compiled small-data path trains on ``X`` (dense, small, numba present)."""
+    size = X.shape[0] * n_units + n_units * n_units
+    return numba is not None and isinstance(X, np.ndarray) and size <= _MAX_ELEMENTS
+
+
+assert _MAX_ELEMENTS <= _CHUNK_ELEMENTS
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _epochs(X, sample_weight, x_sq, W, values, abs_values, level_index, rates, errors):
+        n_samples, n_features = X.shape
+        n_units = W.shape[0]
+        zero = np.zeros(1, dtype=W.dtype)[0]
+        total_weight = zero
+        for i in range(n_samples):
+            total_weight += sample_weight[i]
+        M = np.empty((n_units, n_features + 1), dtype=W.dtype)
+        H = np.empty((n_units, n_units), dtype=W.dtype)
+        W2T = np.empty((n_features, n_units), dtype=W.dtype)
+        w_sq = np.empty(n_units, dtype=W.dtype)
+        signed = abs_values.shape[0] > 0
+        for epoch in range(values.shape[0]):
+            # BMU search: d[i, j] = |w_j|^2 - 2 x_i.w_j, first argmin per row.
+            for j in range(n_units):
+                norm = zero
+                for f in range(n_features):
+                    norm += W[j, f] * W[j, f]
+                    W2T[f, j] = W[j, f] * -2
+                w_sq[j] = norm
+            D = np.dot(X, W2T)
+            M[:] = 0
+            qe = 0.0
+            for i in range(n_samples):
+                best = 0
+                best_d = D[i, 0] + w_sq[0]
+                for j in range(1, n_units):
+                    d = D[i, j] + w_sq[j]
+                    if d < best_d:
+                        best, best_d = j, d
+                s = sample_weight[i]
+                qe += np.sqrt(max(best_d + x_sq[i], 0.0)) * s
+                if s != 0:
+                    for f in range(n_features):
+                        M[best, f] += s * X[i, f]
+                    M[best, n_features] += s
+            errors[epoch] = qe / total_weight
+            # Neighbourhood product and the relaxed batch step.
+            for j in range(n_units):
+                for k in range(n_units):
+                    H[j, k] = values[epoch, level_index[j, k]]
+            HM = np.dot(H, M)
+            if signed:
+                for j in range(n_units):
+                    for k in range(n_units):
+                        H[j, k] = abs_values[epoch, level_index[j, k]]
+                mass = np.dot(H, M[:, n_features].copy())
+            else:
+                mass = HM[:, n_features]
+            rate = rates[epoch]
+            for j in range(n_units):
+                if mass[j] > 0:
+                    for f in range(n_features):
+                        step = (HM[j, f] - HM[j, n_features] * W[j, f]) / mass[j]
+                        W[j, f] += rate * step
+
+
+def batch_epochs(X, sample_weight, x_sq, W, grid, neighborhood, sigmas, rates):
+    """Train ``W`` for ``len(sigmas)`` batch epochs; returns new prototypes and the epochs' QEs.
+
+    ``sigmas`` and ``rates`` give each epoch's radius and learning rate;
+    ``x_sq`` holds the rows' squared norms. ``W`` is not modified.
+    """
+    from ._neighborhood import NEIGHBORHOODS, SIGNED
+
+    levels, level_index = grid.distance_levels()
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    values = NEIGHBORHOODS[neighborhood](levels[None, :], sigmas[:, None])
+    values = np.ascontiguousarray(values, dtype=W.dtype)
+    abs_values = np.abs(values) if neighborhood in SIGNED else values[:0]
+    W = np.array(W, order="C")
+    errors = np.empty(sigmas.size, dtype=np.float64)
+    _epochs(
+        X,
+        sample_weight,
+        x_sq,
+        W,
+        values,
+        abs_values,
+        level_index,
+        np.asarray(rates, dtype=W.dtype),
+        errors,
+    )
+    return W, errors
