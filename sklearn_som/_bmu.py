@@ -142,7 +142,7 @@ def assign_and_sum(X_chunk, W, w_sq, sample_weight, W2=None, x_sq=None):
     return bmu, dist, S, n
 
 
-def _exact_chunk(X_chunk, W, w_sq, second):
+def _exact_chunk_numpy(X_chunk, W, w_sq, second):
     d = distances(X_chunk, W, w_sq)
     rows = np.arange(d.shape[0])
     best = np.argmin(d, axis=1)
@@ -154,6 +154,47 @@ def _exact_chunk(X_chunk, W, w_sq, second):
         d[rows, best] = np.inf
         bmu2 = np.argmin(d, axis=1)
     return best, dist, bmu2
+
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _best_two(XW, x_sq, w_sq, best, dist, second):
+        # The distances of ``distances`` (same operations in the same order,
+        # so the same bits), then the first minimum and the first minimum of
+        # the rest, in one pass instead of numpy's eight over the block.
+        # Constants in the block's dtype, so float32 arithmetic stays float32.
+        minus_two = np.full(1, -2.0, dtype=XW.dtype)[0]
+        zero = np.zeros(1, dtype=XW.dtype)[0]
+        n_units = XW.shape[1]
+        for i in range(XW.shape[0]):
+            b1, b2 = 0, -1
+            v1 = v2 = np.inf
+            for j in range(n_units):
+                v = XW[i, j] * minus_two
+                v += w_sq[j]
+                v += x_sq[i]
+                v = np.sqrt(max(v, zero))
+                if v < v1:
+                    b2, v2 = b1, v1
+                    b1, v1 = j, v
+                elif v < v2:
+                    b2, v2 = j, v
+            best[i] = b1
+            dist[i] = v1
+            second[i] = b2 if n_units > 1 else -1
+
+
+def _exact_chunk(X_chunk, W, w_sq, second):
+    """BMU (and second BMU) of a chunk from the distances ``transform`` returns."""
+    if numba is None:
+        return _exact_chunk_numpy(X_chunk, W, w_sq, second)
+    XW = np.asarray(X_chunk @ W.T)
+    n = XW.shape[0]
+    best, bmu2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    dist = np.empty(n, dtype=W.dtype)
+    _best_two(XW, row_norms(X_chunk, squared=True), w_sq, best, dist, bmu2)
+    return best, dist, (bmu2 if second else None)
 
 
 def best_matching_units(X, W, batch_size, *, second=False):

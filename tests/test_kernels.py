@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sklearn_som import SelfOrganizingMap, _small_batch
+from sklearn_som import SelfOrganizingMap, _bmu, _small_batch
 from sklearn_som._bmu import best_matching_units, distances
 from sklearn_som._grid import Grid
 from sklearn_som._init import pca_init, principal_axes
@@ -91,6 +91,34 @@ def test_bmu_search_matches_brute_force_in_any_chunking():
         assert_allclose(S, np.stack([X[bmu == j].sum(axis=0) for j in range(12)]))
         assert_allclose(n, np.bincount(bmu, minlength=12))
     assert_allclose(distances(X, W), brute)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_bmu_search_picks_what_argmin_of_transform_picks_ties_included(
+    dtype, monkeypatch
+):
+    # Integer data and prototypes make exact ties, between the best and the
+    # second and among the rest; the first of equal distances wins, as in
+    # numpy's argmin over the distances that ``distances`` returns.
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 4, size=(400, 2)).astype(dtype)
+    W = rng.randint(0, 4, size=(9, 2)).astype(dtype)
+    W[6] = W[2]
+    d = distances(X, W)
+    bmu, dist, bmu2 = best_matching_units(X, W, 64, second=True)
+    assert_array_equal(bmu, d.argmin(axis=1))
+    assert_array_equal(dist, d.min(axis=1))  # the same bits
+    d[np.arange(400), bmu] = np.inf
+    assert_array_equal(bmu2, d.argmin(axis=1))
+    assert dist.dtype == dtype
+    assert np.any(d.min(axis=1) == dist)  # ties between best and second did occur
+    assert_array_equal(best_matching_units(X, W[:1], 64, second=True)[2], -1)
+    # The numpy fallback (no numba) agrees bit for bit.
+    monkeypatch.setattr(_bmu, "numba", None)
+    for ours, fallback in zip(
+        (bmu, dist, bmu2), best_matching_units(X, W, 64, second=True), strict=True
+    ):
+        assert_array_equal(ours, fallback)
 
 
 def test_bmu_search_keeps_float32():
