@@ -40,7 +40,14 @@ LIBRARIES = [
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "--cases", nargs="*", default=["digits-20x20-float32", "rgb-10x10-float32"]
+        "--cases",
+        nargs="*",
+        default=[
+            "iris-10x10-float32",
+            "digits-20x20-float32",
+            "rgb-10x10-float32",
+            "rgb-30x30-float32",
+        ],
     )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
