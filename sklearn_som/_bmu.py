@@ -162,30 +162,36 @@ if numba is not None:
     def _best_two(XW, x_sq, w_sq, best, dist, second):
         # The distances of ``distances`` (same operations in the same order,
         # so the same bits), then the first minimum and the first minimum of
-        # the rest, in one pass instead of numpy's eight over the block.
+        # the rest, in one pass instead of numpy's eight over the block. The
+        # square root is taken only where it can matter: sqrt is monotone, so
+        # a unit whose squared distance exceeds the second best's cannot beat
+        # it (nor tie it and come first).
         # Constants in the block's dtype, so float32 arithmetic stays float32.
         minus_two = np.full(1, -2.0, dtype=XW.dtype)[0]
         zero = np.zeros(1, dtype=XW.dtype)[0]
         n_units = XW.shape[1]
         for i in range(XW.shape[0]):
             b1, b2 = 0, -1
-            v1 = v2 = np.inf
+            v1 = v2 = q1 = q2 = np.inf
             for j in range(n_units):
-                v = XW[i, j] * minus_two
-                v += w_sq[j]
-                v += x_sq[i]
-                v = np.sqrt(max(v, zero))
+                q = XW[i, j] * minus_two
+                q += w_sq[j]
+                q += x_sq[i]
+                q = max(q, zero)
+                if q > q2:
+                    continue
+                v = np.sqrt(q)
                 if v < v1:
-                    b2, v2 = b1, v1
-                    b1, v1 = j, v
+                    b2, v2, q2 = b1, v1, q1
+                    b1, v1, q1 = j, v, q
                 elif v < v2:
-                    b2, v2 = j, v
+                    b2, v2, q2 = j, v, q
             best[i] = b1
             dist[i] = v1
             second[i] = b2 if n_units > 1 else -1
 
 
-def _exact_chunk(X_chunk, W, w_sq, second):
+def _exact_chunk(X_chunk, W, w_sq, second, x_sq=None):
     """BMU (and second BMU) of a chunk from the distances ``transform`` returns."""
     if numba is None:
         return _exact_chunk_numpy(X_chunk, W, w_sq, second)
@@ -193,11 +199,13 @@ def _exact_chunk(X_chunk, W, w_sq, second):
     n = XW.shape[0]
     best, bmu2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     dist = np.empty(n, dtype=W.dtype)
-    _best_two(XW, row_norms(X_chunk, squared=True), w_sq, best, dist, bmu2)
+    if x_sq is None:
+        x_sq = row_norms(X_chunk, squared=True)
+    _best_two(XW, x_sq, w_sq, best, dist, bmu2)
     return best, dist, (bmu2 if second else None)
 
 
-def best_matching_units(X, W, batch_size, *, second=False):
+def best_matching_units(X, W, batch_size, *, second=False, x_sq=None):
     """BMU of every row of ``X`` and its distance, from the distances ``transform`` returns.
 
     Parameters
@@ -209,6 +217,9 @@ def best_matching_units(X, W, batch_size, *, second=False):
     second : bool, default=False
         Also return the second-best unit of each row (``-1`` when the map
         has a single unit).
+    x_sq : ndarray of shape (n_samples,), default=None
+        The rows' squared norms, ``row_norms(X, squared=True)``, if already
+        computed.
 
     Returns
     -------
@@ -221,7 +232,7 @@ def best_matching_units(X, W, batch_size, *, second=False):
     w_sq = row_norms(W, squared=True)
 
     def work(chunk):
-        return _exact_chunk(X[chunk], W, w_sq, second)
+        return _exact_chunk(X[chunk], W, w_sq, second, None if x_sq is None else x_sq[chunk])
 
     with single_threaded_blas():
         parts = list(map_chunks(work, chunk_slices(X.shape[0], batch_size)))

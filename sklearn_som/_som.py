@@ -387,10 +387,11 @@ class SelfOrganizingMap(
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=True)
             X, W = self._start(X, sample_weight)
             batch_size = self._batch_size_for(X.shape[0])
-            W, errors = self._train_epochs(X, sample_weight, W, 0, self.max_iter, batch_size)
+            x_sq = row_norms(X, squared=True)  # fixed for the whole fit
+            W, errors = self._train_epochs(X, sample_weight, W, 0, self.max_iter, batch_size, x_sq)
             self.n_iter_ = self.max_iter
             self.quantization_errors_ = errors
-            self._set_fitted_state(W, X, sample_weight, batch_size)
+            self._set_fitted_state(W, X, sample_weight, batch_size, x_sq)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -433,10 +434,11 @@ class SelfOrganizingMap(
                     )
                 X = self._rescale(X)
                 W = (self.cluster_centers_ / self._scale).astype(X.dtype)
-            W, errors = self._train_epochs(X, sample_weight, W, self.n_iter_, 1, batch_size)
+            x_sq = row_norms(X, squared=True)
+            W, errors = self._train_epochs(X, sample_weight, W, self.n_iter_, 1, batch_size, x_sq)
             self.n_iter_ += 1
             self.quantization_errors_ = np.append(self.quantization_errors_, errors)
-            self._set_fitted_state(W, X, sample_weight, batch_size)
+            self._set_fitted_state(W, X, sample_weight, batch_size, x_sq)
         return self
 
     def _start(self, X, sample_weight):
@@ -466,14 +468,14 @@ class SelfOrganizingMap(
             self._rng = check_random_state(self.random_state)
         return self._rng
 
-    def _train_epochs(self, X, sample_weight, W, first, count, batch_size):
+    def _train_epochs(self, X, sample_weight, W, first, count, batch_size, x_sq):
         """Epochs ``first`` to ``first + count - 1`` of the schedule; returns prototypes and QEs.
 
-        Small dense data under the batch rule takes the compiled path
-        (:mod:`sklearn_som._small_batch`), all epochs in one call, or one
-        call per epoch when ``verbose`` asks for progress after each.
+        ``x_sq`` holds the rows' squared norms. Small dense data under the
+        batch rule takes the compiled path (:mod:`sklearn_som._small_batch`),
+        all epochs in one call, or one call per epoch when ``verbose`` asks
+        for progress after each.
         """
-        x_sq = row_norms(X, squared=True)  # fixed for the whole call
         compiled = (
             self.algorithm == "batch"
             and X.shape[0] <= batch_size
@@ -538,9 +540,9 @@ class SelfOrganizingMap(
         qe = _weighted_mean(dist, sample_weight)
         return W, qe
 
-    def _set_fitted_state(self, W, X, sample_weight, batch_size):
+    def _set_fitted_state(self, W, X, sample_weight, batch_size, x_sq):
         """Prototypes and training-set measures from ``W`` and ``X`` (both rescaled)."""
-        bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True)
+        bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, x_sq=x_sq)
         self.cluster_centers_ = W * W.dtype.type(self._scale) if self._scale != 1 else W
         self.labels_ = bmu
         self.unit_coordinates_ = np.array(self._grid.coordinates())
