@@ -169,10 +169,11 @@ if numba is not None:
         # Constants in the block's dtype, so float32 arithmetic stays float32.
         minus_two = np.full(1, -2.0, dtype=XW.dtype)[0]
         zero = np.zeros(1, dtype=XW.dtype)[0]
+        infinity = np.full(1, np.inf, dtype=XW.dtype)[0]
         n_units = XW.shape[1]
         for i in range(XW.shape[0]):
             b1, b2 = 0, -1
-            v1 = v2 = q1 = q2 = np.inf
+            v1 = v2 = q1 = q2 = infinity
             for j in range(n_units):
                 q = XW[i, j] * minus_two
                 q += w_sq[j]
