@@ -23,6 +23,8 @@ checked that all rows fit in one ``batch_size`` chunk.
 
 import numpy as np
 
+from ._neighborhood import NEIGHBORHOODS, SIGNED
+
 try:
     import numba
 except ImportError:  # pragma: no cover - exercised only without numba
@@ -108,8 +110,6 @@ def batch_epochs(X, sample_weight, x_sq, W, grid, neighborhood, sigmas, rates):
     ``sigmas`` and ``rates`` give each epoch's radius and learning rate;
     ``x_sq`` holds the rows' squared norms. ``W`` is not modified.
     """
-    from ._neighborhood import NEIGHBORHOODS, SIGNED
-
     levels, level_index = grid.distance_levels()
     sigmas = np.asarray(sigmas, dtype=np.float64)
     values = NEIGHBORHOODS[neighborhood](levels[None, :], sigmas[:, None])
