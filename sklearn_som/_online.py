@@ -12,8 +12,8 @@ prototypes' dtype. A step costs one sweep over the prototypes,
 ``O(n_units * n_features)``, and no allocation: the sweep that moves the
 units towards row ``t`` also finds the BMU of row ``t + 1`` (the search needs
 the prototypes as they are after step ``t``, which is what the sweep has just
-written), so each prototype is read once per step instead of twice. Dense rows only: sparse input
-goes through the reference loop.
+written), so each prototype is read once per step instead of twice. Dense rows
+only: sparse input goes through the reference loop.
 """
 
 import numpy as np

@@ -503,7 +503,7 @@ class SelfOrganizingMap(
                 )
         return W, np.asarray(errors, dtype=np.float64)
 
-    def _train_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq=None):
+    def _train_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq):
         """One epoch of the chosen rule; returns new prototypes and the epoch's QE."""
         neighborhood = NEIGHBORHOODS[self.neighborhood]
         if self.algorithm == "batch":
