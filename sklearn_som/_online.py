@@ -5,15 +5,38 @@ readable reference and the fallback without numba: for each row in turn,
 find its BMU with one pass over the prototypes, then move every unit towards
 the row by ``a_j = lr * h(d2(j, b), sigma)`` (``1 - (1 - a_j)**s`` for a
 weight ``s``), skipping steps below ``negligible`` as the reference does.
+Arithmetic stays in the prototypes' dtype, and a step allocates nothing.
+
 The neighbourhood is evaluated once per distinct grid distance (nearest
-first, stopping where a decreasing one becomes negligible), squared
-prototype norms are kept up to date unit by unit, and arithmetic stays in the
-prototypes' dtype. A step costs one sweep over the prototypes,
-``O(n_units * n_features)``, and no allocation: the sweep that moves the
-units towards row ``t`` also finds the BMU of row ``t + 1`` (the search needs
-the prototypes as they are after step ``t``, which is what the sweep has just
-written), so each prototype is read once per step instead of twice. Dense rows
-only: sparse input goes through the reference loop.
+first, stopping where a decreasing one becomes negligible). The Gaussian and
+the Mexican hat are ``factor(d2 / sigma**2) * q**d2`` with
+``q = exp(-1 / (2 sigma**2))``, and the grid's squared distances are whole
+numbers, so their exponentials come from one ``exp`` and a running product
+rather than one ``exp`` per distance: a 30x30 map has 382 distinct
+distances, 2.5 us of ``exp`` per step against 0.4 us for the product, whose
+relative rounding (one per multiplication) stays below 1e-13.
+
+A step then costs one sweep over the prototypes, ``O(n_units * n_features)``:
+the sweep that moves the units towards row ``t`` also finds the BMU of row
+``t + 1`` (the search needs the prototypes as they are after step ``t``,
+which is what the sweep has just written), so each prototype is read once
+per step instead of twice. The sweep comes in two layouts:
+
+* unit by unit over the prototypes as stored (row-major), skipping the move
+  for units whose step is zero: best with many features, where each unit's
+  row is a long contiguous vector;
+* feature by feature over a transposed copy (one contiguous row of
+  ``n_units`` values per feature), which the compiler vectorises across
+  units: with few features the unit-by-unit loop is all overhead. Units
+  with a zero step are moved by ``0 * (x - w)``, which leaves them exact.
+
+Measured per step, A/B in one process (2-core AMD EPYC): the transposed
+sweep takes 0.45 against 0.85 us on 3 features and a 10x10 map, 3.6 against
+6.2 us on 3 features and 30x30, 2.5 against 3.5 us on 8 features and 20x20,
+4.4 against 5.5 us on 24 features, but 9.3 against 7.8 us on digits (64
+features, 20x20) and 101 against 66 us on 784 features: hence the transposed
+sweep up to ``_TRANSPOSED_MAX_FEATURES`` features. Dense rows only: sparse
+input goes through the reference loop.
 """
 
 import numpy as np
@@ -25,24 +48,86 @@ try:
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 
+_TRANSPOSED_MAX_FEATURES = 24
 _KERNELS = {}
 
 
-def _make_kernel(neighborhood, decreasing):
-    h = numba.njit(inline="always")(neighborhood)
+def _one(r):
+    return 1.0
 
+
+def _one_minus(r):
+    return 1.0 - r
+
+
+# Neighbourhoods h(d2, sigma) = factor(d2 / sigma**2) * exp(-d2 / (2 sigma**2)).
+_EXPONENTIAL_FACTORS = {"gaussian": _one, "mexican_hat": _one_minus}
+
+
+def _make_step_sizes(neighborhood, decreasing, factor):
+    """A compiled ``fill(step_size, ...)``: each grid level's step for one row."""
+    h = numba.njit(inline="always")(neighborhood)
+    power_form = factor is not None
+    factor = numba.njit(inline="always")(factor if power_form else _one)
+
+    @numba.njit(inline="always")
+    def gaps_between(levels):
+        """Gaps between consecutive levels and whether the running product applies."""
+        gaps = np.zeros(levels.shape[0], dtype=np.int64)
+        whole = power_form
+        for level in range(levels.shape[0]):
+            gap = levels[level] - (levels[level - 1] if level > 0 else 0.0)
+            gaps[level] = int(gap)
+            whole = whole and gap == gaps[level]
+        return gaps, whole
+
+    @numba.njit(inline="always")
+    def fill(step_size, levels, gaps, whole, powers, sigma, rate, s, negligible):
+        n_levels = levels.shape[0]
+        # Levels ascend; a non-increasing neighbourhood that falls below the
+        # negligible step stays below it, so the rest are skipped. No step
+        # for a zero weight.
+        cut = n_levels if s != 0 else 0
+        if whole:
+            powers[0] = 1.0
+            q = np.exp(-0.5 / (sigma * sigma))
+            for gap in range(1, powers.shape[0]):
+                powers[gap] = powers[gap - 1] * q
+        q_power = 1.0
+        for level in range(cut):
+            if whole:
+                q_power *= powers[gaps[level]]
+                a = rate * factor(levels[level] / (sigma * sigma)) * q_power
+            else:
+                a = rate * h(levels[level], sigma)
+            if s != 1:
+                keep = 1.0 - a
+                a = 1.0 - abs(keep) ** s if keep >= 0 else a * s
+            if abs(a) < negligible:
+                step_size[level] = 0.0
+                if decreasing:
+                    cut = level
+                    break
+            else:
+                step_size[level] = a
+        for level in range(cut, n_levels):
+            step_size[level] = 0.0
+
+    return gaps_between, fill
+
+
+def _make_row_major_kernel(gaps_between, fill):
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
     def epoch(X, sample_weight, W, order, levels, level_index, sigmas, rates, negligible, dist):
         n_units, n_features = W.shape
         n_steps = order.shape[0]
-        # Arithmetic stays in the prototypes' dtype (float32 stays float32):
-        # values pass through these one-element buffers to take that type.
-        w_sq = np.empty(n_units, dtype=W.dtype)
-        n_levels = levels.shape[0]
-        step_size = np.empty(n_levels, dtype=W.dtype)
-        zero = np.zeros(1, dtype=W.dtype)[0]
         if n_steps == 0:
             return
+        w_sq = np.empty(n_units, dtype=W.dtype)
+        step_size = np.empty(levels.shape[0], dtype=W.dtype)
+        zero = np.zeros(1, dtype=W.dtype)[0]
+        gaps, whole = gaps_between(levels)
+        powers = np.empty(gaps.max() + 1 if gaps.shape[0] > 0 else 1)
         # The first row's BMU; each later row's is found in the sweep that
         # applies the step before it (below).
         x = X[order[0]]
@@ -63,29 +148,11 @@ def _make_kernel(neighborhood, decreasing):
             for f in range(n_features):
                 x_sq += x[f] * x[f]
             dist[step] = np.sqrt(max(best_d + x_sq, 0.0))
-            # Step size per distinct grid distance; none for a zero weight.
             s = sample_weight[order[step]]
-            sigma, rate = sigmas[step], rates[step]
-            # Levels ascend; a non-increasing neighbourhood that falls below
-            # the negligible step stays below it, so the rest are skipped.
-            cut = n_levels if s != 0 else 0
-            for level in range(cut):
-                a = rate * h(levels[level], sigma)
-                if s != 1:
-                    keep = 1.0 - a
-                    a = 1.0 - abs(keep) ** s if keep >= 0 else a * s
-                if abs(a) < negligible:
-                    step_size[level] = 0.0
-                    if decreasing:
-                        cut = level
-                        break
-                else:
-                    step_size[level] = a
-            for level in range(cut, n_levels):
-                step_size[level] = 0.0
+            fill(step_size, levels, gaps, whole, powers, sigmas[step], rates[step], s, negligible)
             # One sweep over the units: move each by its step, and in the
             # same pass (the unit still in cache) take its distance to the
-            # next row, so each prototype is read once per step, not twice.
+            # next row.
             x_next = X[order[step + 1]] if step + 1 < n_steps else x
             row = level_index[best]
             best, best_d = 0, np.inf
@@ -110,13 +177,95 @@ def _make_kernel(neighborhood, decreasing):
     return epoch
 
 
-def compiled_online_epoch(neighborhood_name):
-    """The compiled epoch for a neighbourhood, or ``None`` without numba."""
-    if numba is None:
-        return None
+def _make_transposed_kernel(gaps_between, fill):
+    @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
+    def epoch(X, sample_weight, W, order, levels, level_index, sigmas, rates, negligible, dist):
+        n_units, n_features = W.shape
+        n_steps = order.shape[0]
+        if n_steps == 0:
+            return
+        WT = np.ascontiguousarray(W.T)
+        w_sq = np.zeros(n_units, dtype=W.dtype)
+        dot = np.zeros(n_units, dtype=W.dtype)
+        a = np.zeros(n_units, dtype=W.dtype)
+        step_size = np.empty(levels.shape[0], dtype=W.dtype)
+        zero = np.zeros(1, dtype=W.dtype)[0]
+        gaps, whole = gaps_between(levels)
+        powers = np.empty(gaps.max() + 1 if gaps.shape[0] > 0 else 1)
+        x = X[order[0]]
+        for f in range(n_features):
+            for j in range(n_units):
+                w_sq[j] += WT[f, j] * WT[f, j]
+                dot[j] += WT[f, j] * x[f]
+        best, best_d = 0, np.inf
+        for j in range(n_units):
+            d = w_sq[j] - 2 * dot[j]
+            if d < best_d:
+                best, best_d = j, d
+        for step in range(n_steps):
+            x = X[order[step]]
+            x_sq = zero
+            for f in range(n_features):
+                x_sq += x[f] * x[f]
+            dist[step] = np.sqrt(max(best_d + x_sq, 0.0))
+            s = sample_weight[order[step]]
+            fill(step_size, levels, gaps, whole, powers, sigmas[step], rates[step], s, negligible)
+            x_next = X[order[step + 1]] if step + 1 < n_steps else x
+            row = level_index[best]
+            for j in range(n_units):
+                a[j] = step_size[row[j]]
+                w_sq[j] = zero
+                dot[j] = zero
+            # Feature by feature: move every unit, and accumulate its squared
+            # norm and its dot product with the next row.
+            for f in range(n_features):
+                x_f, x_next_f = x[f], x_next[f]
+                for j in range(n_units):
+                    w = WT[f, j] + a[j] * (x_f - WT[f, j])
+                    WT[f, j] = w
+                    w_sq[j] += w * w
+                    dot[j] += w * x_next_f
+            best, best_d = 0, np.inf
+            for j in range(n_units):
+                d = w_sq[j] - 2 * dot[j]
+                if d < best_d:
+                    best, best_d = j, d
+        W[:] = WT.T
+
+    return epoch
+
+
+def _kernels(neighborhood_name):
     if neighborhood_name not in _KERNELS:
-        _KERNELS[neighborhood_name] = _make_kernel(
+        parts = _make_step_sizes(
             _neighborhood.NEIGHBORHOODS[neighborhood_name],
             decreasing=neighborhood_name not in _neighborhood.SIGNED,
+            factor=_EXPONENTIAL_FACTORS.get(neighborhood_name),
         )
+        _KERNELS[neighborhood_name] = {
+            "row_major": _make_row_major_kernel(*parts),
+            "transposed": _make_transposed_kernel(*parts),
+        }
     return _KERNELS[neighborhood_name]
+
+
+def compiled_online_epoch(neighborhood_name, layout=None):
+    """The compiled epoch for a neighbourhood, or ``None`` without numba.
+
+    It is called as ``epoch(X, sample_weight, W, order, levels, level_index,
+    sigmas, rates, negligible, dist)`` and updates ``W`` and ``dist`` in
+    place. ``layout`` ("row_major" or "transposed") fixes the sweep; by
+    default it is chosen from the number of features (see the module
+    docstring).
+    """
+    if numba is None:
+        return None
+    kernels = _kernels(neighborhood_name)
+    if layout is not None:
+        return kernels[layout]
+
+    def epoch(X, *args):
+        small = X.shape[1] <= _TRANSPOSED_MAX_FEATURES
+        return kernels["transposed" if small else "row_major"](X, *args)
+
+    return epoch

@@ -327,8 +327,9 @@ def _reference_epoch_with_margin(X, weights, W, order, grid, neighborhood, sigma
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
 @pytest.mark.parametrize("grid", [Grid(5, 6), Grid(4, 5, "hexagonal", periodic=True)], ids=str)
-def test_compiled_online_kernel_equals_the_reference(dtype, neighborhood, grid):
-    kernel = compiled_online_epoch(neighborhood)
+@pytest.mark.parametrize("layout", ["row_major", "transposed"])
+def test_compiled_online_kernel_equals_the_reference(dtype, neighborhood, grid, layout):
+    kernel = compiled_online_epoch(neighborhood, layout)
     if kernel is None:
         pytest.skip("numba is not installed")
     # The first seed whose epoch has no near-tie for the BMU (a relative gap
@@ -365,6 +366,27 @@ def test_compiled_online_kernel_equals_the_reference(dtype, neighborhood, grid):
     assert W_compiled.dtype == dtype
     assert_allclose(W_compiled, W_reference, rtol=tolerance, atol=tolerance)
     assert_allclose(dist_compiled, dist_reference, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("n_features, layout", [(3, "transposed"), (40, "row_major")])
+def test_compiled_online_epoch_picks_its_sweep_by_the_number_of_features(n_features, layout):
+    if compiled_online_epoch("gaussian") is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    grid = Grid(4, 5)
+    X, W = rng.rand(50, n_features), rng.rand(grid.n_units, n_features)
+    levels, level_index = grid.distance_levels()
+    progress = np.linspace(0, 1, 50)
+    args = (np.ones(50), rng.permutation(50), levels, level_index, 2.0 * 0.5**progress)
+    args += (0.5 * 0.1**progress, negligible_step(np.float64))
+    results = []
+    for kernel in (compiled_online_epoch("gaussian"), compiled_online_epoch("gaussian", layout)):
+        W_out, dist = W.copy(), np.empty(50)
+        kernel(X, args[0], W_out, *args[1:], dist)
+        results.append((W_out, dist))
+    assert_array_equal(results[0][0], results[1][0])
+    assert_array_equal(results[0][1], results[1][1])
+    assert not np.array_equal(results[0][0], W)
 
 
 def test_online_fit_with_and_without_numba_agree(monkeypatch):
