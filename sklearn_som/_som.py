@@ -30,6 +30,11 @@ from ._parallel import map_chunks, single_threaded_blas
 from ._schedules import SCHEDULES, epoch_progress, sample_progress
 
 
+# The online rule runs whole epochs back to back in one kernel call, up to
+# this many steps per call (2 MiB of order, schedule and distances): on iris
+# (150 rows) a call per epoch cost more in Python than the epoch's steps.
+_ONLINE_STEPS_PER_CALL = 2**16
+
 def _package_version():
     from . import __version__
 
@@ -474,31 +479,37 @@ class SelfOrganizingMap(
     def _train_epochs(self, X, sample_weight, W, first, count, batch_size, x_sq):
         """Epochs ``first`` to ``first + count - 1`` of the schedule; returns prototypes and QEs.
 
-        ``x_sq`` holds the rows' squared norms. Small dense data under the
-        batch rule takes the compiled path (:mod:`sklearn_som._small_batch`),
-        all epochs in one call, or one call per epoch when ``verbose`` asks
-        for progress after each.
+        ``x_sq`` holds the rows' squared norms. Where the per-call cost of an
+        epoch outweighs its arithmetic, several epochs go to one call: small
+        dense data under the batch rule takes the compiled path
+        (:mod:`sklearn_som._small_batch`), all epochs at once, and the online
+        rule runs up to ``_ONLINE_STEPS_PER_CALL`` steps (whole epochs) per
+        call. ``verbose`` asks for one call per epoch, to report after each.
         """
-        compiled = (
-            self.algorithm == "batch"
-            and X.shape[0] <= batch_size
-            and _small_batch.applies(X, W.shape[0])
-        )
         epochs = list(range(first, first + count))
-        groups = [[epoch] for epoch in epochs] if self.verbose or not compiled else [epochs]
+        if self.algorithm == "batch":
+            compiled = X.shape[0] <= batch_size and _small_batch.applies(X, W.shape[0])
+            per_call = count if compiled else 1
+        else:
+            compiled = False
+            per_call = max(1, _ONLINE_STEPS_PER_CALL // max(X.shape[0], 1))
+        if self.verbose:
+            per_call = 1
         errors = []
         start = time.perf_counter()
-        for group in groups:
+        for k in range(0, count, per_call):
+            group = epochs[k : k + per_call]
             if compiled:
                 schedule = [self._schedule(epoch_progress(e, self.max_iter)) for e in group]
                 sigmas, rates = np.array(schedule).T
                 W, qes = _small_batch.batch_epochs(
                     X, sample_weight, x_sq, W, self._grid, self.neighborhood, sigmas, rates
                 )
-                errors.extend(qes)
+            elif self.algorithm == "batch":
+                W, qes = self._batch_epoch(X, sample_weight, W, group[0], batch_size, x_sq)
             else:
-                W, qe = self._train_epoch(X, sample_weight, W, group[0], batch_size, x_sq)
-                errors.append(qe)
+                W, qes = self._online_epochs(X, sample_weight, W, group)
+            errors.extend(qes)
             if self.verbose:
                 print(
                     f"Epoch {group[-1] + 1}/{self.max_iter}: "
@@ -506,42 +517,45 @@ class SelfOrganizingMap(
                 )
         return W, np.asarray(errors, dtype=np.float64)
 
-    def _train_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq):
-        """One epoch of the chosen rule; returns new prototypes and the epoch's QE."""
-        neighborhood = NEIGHBORHOODS[self.neighborhood]
-        if self.algorithm == "batch":
-            sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
-            _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size, x_sq)
-            W = _train.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
+    def _batch_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq):
+        """One epoch of the batch map, chunk by chunk; returns new prototypes and ``[QE]``."""
+        sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
+        _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size, x_sq)
+        W = _train.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
+        return W, [_weighted_mean(dist, sample_weight)]
+
+    def _online_epochs(self, X, sample_weight, W, epochs):
+        """Consecutive epochs of the online rule in one pass; returns new prototypes and QEs.
+
+        Each epoch visits the rows in a fresh random order; the epochs' steps
+        run back to back, as one sequence, through the compiled kernel (or
+        the reference loop for sparse data or without numba).
+        """
+        n_samples = X.shape[0]
+        order = np.concatenate([self._random_state().permutation(n_samples) for _ in epochs])
+        progress = [sample_progress(epoch, n_samples, self.max_iter) for epoch in epochs]
+        sigmas, rates = self._schedule(np.concatenate(progress))
+        W = W.copy()
+        kernel = None if sparse.issparse(X) else compiled_online_epoch(self.neighborhood)
+        if kernel is None:
+            d2_grid = self._grid.squared_distances()
+            neighborhood = NEIGHBORHOODS[self.neighborhood]
+            dist = _train.online_epoch(
+                X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rates
+            )
         else:
-            order = self._random_state().permutation(X.shape[0])
-            sigmas, rates = self._schedule(sample_progress(epoch, X.shape[0], self.max_iter))
-            W = W.copy()
-            kernel = None if sparse.issparse(X) else compiled_online_epoch(self.neighborhood)
-            if kernel is None:
-                d2_grid = self._grid.squared_distances()
-                dist = _train.online_epoch(
-                    X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rates
-                )
-            else:
-                levels, level_index = self._grid.distance_levels()
-                dist = np.empty(X.shape[0], dtype=np.float64)
-                negligible = _train.negligible_step(W.dtype)
-                kernel(
-                    X,
-                    sample_weight,
-                    W,
-                    order,
-                    levels,
-                    level_index,
-                    sigmas,
-                    rates,
-                    negligible,
-                    dist,
-                )
-            sample_weight = sample_weight[order]
-        qe = _weighted_mean(dist, sample_weight)
-        return W, qe
+            levels, level_index = self._grid.distance_levels()
+            dist = np.empty(order.size, dtype=np.float64)
+            negligible = _train.negligible_step(W.dtype)
+            kernel(
+                X, sample_weight, W, order, levels, level_index, sigmas, rates, negligible, dist
+            )
+        weights = sample_weight[order]
+        qes = [
+            _weighted_mean(dist[k : k + n_samples], weights[k : k + n_samples])
+            for k in range(0, order.size, n_samples)
+        ]
+        return W, qes
 
     def _set_fitted_state(self, W, X, sample_weight, batch_size, x_sq):
         """Prototypes and training-set measures from ``W`` and ``X`` (both rescaled)."""

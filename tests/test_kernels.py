@@ -463,3 +463,35 @@ def test_small_fits_take_the_compiled_path_and_match_the_chunked_one(monkeypatch
     verbose = SelfOrganizingMap(4, 5, max_iter=8, random_state=0, verbose=1).fit(X)
     assert calls == [8] + [1] * 8  # one call per epoch, to report each
     assert_array_equal(verbose.cluster_centers_, compiled.cluster_centers_)
+
+
+@pytest.mark.parametrize("n_features", [3, 40])  # both sweeps of the online kernel
+def test_online_epochs_in_one_call_match_one_call_per_epoch(monkeypatch, n_features):
+    import sklearn_som._som as som_module
+
+    X = np.random.RandomState(0).rand(60, n_features)
+    weights = np.random.RandomState(1).choice([0.0, 1.0, 2.5], size=60)
+    calls = []
+    original = som_module.compiled_online_epoch
+
+    def spy(name):
+        kernel = original(name)
+
+        def counted(X, sample_weight, W, order, *args):
+            calls.append(order.size // X.shape[0])  # epochs per call
+            return kernel(X, sample_weight, W, order, *args)
+
+        return counted
+
+    monkeypatch.setattr(som_module, "compiled_online_epoch", spy)
+    params = dict(algorithm="online", max_iter=7, random_state=0)
+    grouped = SelfOrganizingMap(4, 5, **params).fit(X, sample_weight=weights)
+    assert calls == [7]
+    verbose = SelfOrganizingMap(4, 5, verbose=1, **params).fit(X, sample_weight=weights)
+    assert calls == [7] + [1] * 7
+    monkeypatch.setattr(som_module, "_ONLINE_STEPS_PER_CALL", 150)  # two epochs per call
+    pairs = SelfOrganizingMap(4, 5, **params).fit(X, sample_weight=weights)
+    assert calls == [7] + [1] * 7 + [2, 2, 2, 1]
+    for other in (verbose, pairs):
+        assert_array_equal(other.cluster_centers_, grouped.cluster_centers_)
+        assert_array_equal(other.quantization_errors_, grouped.quantization_errors_)
