@@ -29,11 +29,11 @@ from ._online import compiled_online_epoch
 from ._parallel import map_chunks, single_threaded_blas
 from ._schedules import SCHEDULES, epoch_progress, sample_progress
 
-
 # The online rule runs whole epochs back to back in one kernel call, up to
 # this many steps per call (2 MiB of order, schedule and distances): on iris
 # (150 rows) a call per epoch cost more in Python than the epoch's steps.
 _ONLINE_STEPS_PER_CALL = 2**16
+
 
 def _package_version():
     from . import __version__
