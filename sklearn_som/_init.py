@@ -26,8 +26,11 @@ _EXACT_FEATURES = 128
 _OVERSAMPLING = 8
 _POWER_ITERATIONS = 1
 # Rows per chunk of the covariance sums: fixed, so that the initial map does
-# not depend on ``batch_size`` even in its last bits.
-_INIT_CHUNK = 4096
+# not depend on ``batch_size`` even in its last bits. Small enough that each
+# thread's centred chunk stays in cache between its two products: one pass
+# over 70,000 x 784 float32 took 56-69 ms with 1024 rows against 79-86 ms
+# with 4096 (medians of 9, two runs, 2-core AMD EPYC with 32 MiB of L3).
+_INIT_CHUNK = 1024
 
 
 def _densify(X_chunk):
