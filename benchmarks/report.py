@@ -96,18 +96,34 @@ def headline(results):
             f"peak memory beyond X {mnist[OURS].get('peak_mib', 0):.0f} MiB "
             f"(X is {mnist[OURS]['data_mib']:.0f} MiB).",
         ]
-    digits = cases.get("digits-20x20-float64", {})
-    if digits:
-        X, _ = load("digits", "float64")
-        steps = X.shape[0] * CASES_BY_NAME["digits-20x20-float64"].epochs
-        lines += ["", "Online rule on digits 20x20 float64, 10 epochs (per sample):", ""]
-        for library in [OURS_ONLINE, "numbasom", "minisom", "susi"]:
-            if _median(digits.get(library, {})):
-                row = digits[library]
-                lines.append(
-                    f"- {library}: {_median(row) / steps * 1e6:.2f} us per sample, "
-                    f"QE {row['qe']:.4f}, TE {row['te']:.3f}"
-                )
+    lines += [
+        "",
+        "Online rule, per sample (fit time / (rows x epochs)); ratios are the peer's time "
+        "per sample over ours:",
+        "",
+        "| case | sklearn_som online (us) | QE / TE | numbasom (us) | ratio | QE / TE "
+        "| minisom (us) | ratio | susi (us) | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, rows in cases.items():
+        ours = rows.get(OURS_ONLINE, {})
+        if not _median(ours):
+            continue
+        X, _ = load(CASES_BY_NAME[name].data, "float32")
+        steps = X.shape[0] * CASES_BY_NAME[name].epochs
+        cells = [f"{_median(ours) / steps * 1e6:.2f}", f"{ours['qe']:.4g} / {ours['te']:.3f}"]
+        for peer in ["numbasom", "minisom", "susi"]:
+            theirs = rows.get(peer, {})
+            if _median(theirs):
+                cells += [
+                    f"{_median(theirs) / steps * 1e6:.2f}",
+                    f"{_median(theirs) / _median(ours):.2f}x",
+                ]
+                if peer == "numbasom":
+                    cells.append(f"{theirs['qe']:.4g} / {theirs['te']:.3f}")
+            else:
+                cells += ["", ""] + ([""] if peer == "numbasom" else [])
+        lines.append(f"| {CASES_BY_NAME[name].label} | " + " | ".join(cells) + " |")
     return lines
 
 
