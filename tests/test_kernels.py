@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_som import SelfOrganizingMap, _bmu, _small_batch
@@ -266,6 +267,23 @@ def test_pca_init_spans_the_first_two_principal_axes():
     assert np.ptp(coordinates[:, 1]) == pytest.approx(2 * 2.0, rel=0.05)
     columns = np.arange(48) % 8
     assert abs(np.corrcoef(coordinates[:, 0], columns)[0, 1]) > 0.999
+
+
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_exact_principal_axes_are_those_of_the_weighted_covariance(sparse_input):
+    # 3000 rows of 40 features: several chunks, summed in order.
+    rng = np.random.RandomState(0)
+    X = rng.randn(3000, 40) * np.linspace(3.0, 0.1, 40) + 5.0
+    X[rng.rand(*X.shape) < 0.3] = 0.0
+    weights = rng.choice([0.0, 0.5, 1.0, 3.0], size=3000)
+    data = sp.csr_matrix(X) if sparse_input else X
+    mean, variances, axes = principal_axes(data, weights, 3, None)
+    expected_mean = np.average(X, axis=0, weights=weights)
+    covariance = np.cov(X.T, aweights=weights, bias=True)
+    values, vectors = np.linalg.eigh(covariance)
+    assert_allclose(mean, expected_mean, rtol=1e-12)
+    assert_allclose(variances, values[::-1][:3], rtol=1e-10)
+    assert_allclose(np.abs(axes @ vectors[:, ::-1][:, :3]), np.eye(3), atol=1e-8)
 
 
 def test_randomized_principal_axes_match_exact_ones_for_many_features():
