@@ -95,9 +95,7 @@ def principal_axes(X, sample_weight, n_components, random_state):
         size = min(n_features, n_components + _OVERSAMPLING)
         Q = random_state.standard_normal((n_features, size))
         for _ in range(_POWER_ITERATIONS):
-            Q, _ = linalg.qr(
-                _covariance_times(X, sample_weight, mean, Q), mode="economic"
-            )
+            Q, _ = linalg.qr(_covariance_times(X, sample_weight, mean, Q), mode="economic")
         B = Q.T @ _covariance_times(X, sample_weight, mean, Q)
         values, small = np.linalg.eigh((B + B.T) / 2.0)
         vectors = Q @ small
