@@ -31,11 +31,13 @@ _POWER_ITERATIONS = 1
 # depend on them even in its last bits. Small enough that each thread's
 # centred chunk stays in cache between its two products, large enough that
 # small data is one chunk (no thread hand-off). Measured A/B in one process
-# against 1024-row chunks: RGB 3000 x 3 0.35 against 0.69 ms, digits 1.9
-# against 2.3 ms (float64) and 1.5 against 1.8 ms (float32), MNIST-sized
-# 70,000 x 784 float32 the same (130 ms; 4096-row chunks took 20-29% more).
+# against 1024-row chunks whatever the width: RGB 3000 x 3 0.35 against
+# 0.69 ms, digits 1.9 against 2.3 ms (float64) and 1.5 against 1.8 ms
+# (float32). On MNIST-sized 70,000 x 784 float32 (1024-row chunks here too)
+# 4096-row chunks took 20-29% more per pass; whole fits with 512-row chunks
+# were no faster (medians 0.70-0.82 s against 0.72-0.74 s, two A/B runs).
 _INIT_CHUNK_ELEMENTS = 2**16
-_MIN_INIT_CHUNK_ROWS = 512
+_MIN_INIT_CHUNK_ROWS = 1024
 
 
 def _densify(X_chunk):

@@ -127,7 +127,7 @@ def _make_row_major_kernel(gaps_between, fill):
         step_size = np.empty(levels.shape[0], dtype=W.dtype)
         zero = np.zeros(1, dtype=W.dtype)[0]
         gaps, whole = gaps_between(levels)
-        powers = np.empty(gaps.max() + 1 if gaps.shape[0] > 0 else 1)
+        powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
         # The first row's BMU; each later row's is found in the sweep that
         # applies the step before it (below).
         x = X[order[0]]
@@ -191,7 +191,7 @@ def _make_transposed_kernel(gaps_between, fill):
         step_size = np.empty(levels.shape[0], dtype=W.dtype)
         zero = np.zeros(1, dtype=W.dtype)[0]
         gaps, whole = gaps_between(levels)
-        powers = np.empty(gaps.max() + 1 if gaps.shape[0] > 0 else 1)
+        powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
         x = X[order[0]]
         for f in range(n_features):
             for j in range(n_units):
