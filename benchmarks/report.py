@@ -141,7 +141,9 @@ def write_report(results, path):
         f"- versions: {versions}",
         "- times: median of the timed runs, each after a warm-up run in the same fresh "
         "process (at least `--repeats` runs, and more, up to 200, until they add up to "
-        "0.5 s); peak MiB: what a warm fit adds to the resident set beyond the loaded data",
+        f"0.5 s); the libraries of a case take turns, {results.get('rounds', 1)} rounds "
+        "over, each round in fresh processes (fits over 2 s: first round only); peak MiB: "
+        "what a warm fit adds to the resident set beyond the loaded data",
         "- QE, TE, purity: computed by one implementation for every library from its "
         "prototypes (mean Euclidean distance to the BMU; best and second-best units not "
         "4-neighbours; majority-class purity of the units)",
