@@ -286,6 +286,16 @@ def test_exact_principal_axes_are_those_of_the_weighted_covariance(sparse_input)
     assert_allclose(np.abs(axes @ vectors[:, ::-1][:, :3]), np.eye(3), atol=1e-8)
 
 
+def test_covariance_chunks_are_one_for_small_data_and_bounded_for_wide_data():
+    from sklearn_som._init import _chunk_rows
+
+    assert _chunk_rows(3) >= 3000  # RGB colours: one chunk, no thread hand-off
+    assert _chunk_rows(784) == 1024
+    # A densified chunk of very wide (sparse) rows stays within 2**22 numbers.
+    assert 1 <= _chunk_rows(100_000) and _chunk_rows(100_000) * 100_000 <= 2**22
+    assert _chunk_rows(10**8) == 1
+
+
 def test_randomized_principal_axes_match_exact_ones_for_many_features():
     rng = np.random.RandomState(0)
     scales = np.r_[5.0, 3.0, np.full(198, 0.3)]
