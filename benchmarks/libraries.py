@@ -16,6 +16,9 @@ NOTES = {
     "sklearn_som": "defaults (batch map, PCA init, sigma R/2 -> 1)",
     "sklearn_som online": 'algorithm="online" (lr 0.5 -> 0.01, sigma R/2 -> 1)',
     "sklearn_som sigma_final=0.8": "batch map ending at sigma 0.8 (time to quality only)",
+    "sklearn_som online triangle sigma_final=0.7": (
+        'algorithm="online", neighborhood="triangle", sigma_final=0.7 (time to quality only)'
+    ),
     "fastersom": "BatchSOM on the CPU, precision of the data, defaults",
     "xpysom": "defaults (batch, numpy)",
     "somoclu": "defaults, exponential radius cooling (linear gives NaN maps for 1 epoch)",
@@ -51,6 +54,21 @@ def sklearn_som_final_08(X, case, seed):
 
     som = SelfOrganizingMap(
         case.n_rows, case.n_columns, sigma_final=0.8, max_iter=case.epochs, random_state=seed
+    )
+    return som.fit(X).cluster_centers_
+
+
+def sklearn_som_online_triangle(X, case, seed):
+    from sklearn_som import SelfOrganizingMap
+
+    som = SelfOrganizingMap(
+        case.n_rows,
+        case.n_columns,
+        algorithm="online",
+        neighborhood="triangle",
+        sigma_final=0.7,
+        max_iter=case.epochs,
+        random_state=seed,
     )
     return som.fit(X).cluster_centers_
 
@@ -135,6 +153,7 @@ LIBRARIES = {
     "sklearn_som": sklearn_som,
     "sklearn_som online": sklearn_som_online,
     "sklearn_som sigma_final=0.8": sklearn_som_final_08,
+    "sklearn_som online triangle sigma_final=0.7": sklearn_som_online_triangle,
     "fastersom": fastersom,
     "xpysom": xpysom,
     "somoclu": somoclu,

@@ -41,6 +41,7 @@ MODULES = {
     "sklearn_som": "sklearn_som",
     "sklearn_som online": "numba",
     "sklearn_som sigma_final=0.8": "sklearn_som",
+    "sklearn_som online triangle sigma_final=0.7": "numba",
     "fastersom": "fastersom",
     "xpysom": "xpysom",
     "somoclu": "somoclu",
