@@ -33,44 +33,18 @@ def _flat(W):
     return W.reshape(-1, W.shape[-1])
 
 
-def sklearn_som(X, case, seed):
-    from sklearn_som import SelfOrganizingMap
+def _sklearn_som(**settings):
+    """Our estimator with ``settings`` beside the case's map size, epochs and seed."""
 
-    som = SelfOrganizingMap(case.n_rows, case.n_columns, max_iter=case.epochs, random_state=seed)
-    return som.fit(X).cluster_centers_
+    def fit(X, case, seed):
+        from sklearn_som import SelfOrganizingMap
 
+        som = SelfOrganizingMap(
+            case.n_rows, case.n_columns, max_iter=case.epochs, random_state=seed, **settings
+        )
+        return som.fit(X).cluster_centers_
 
-def sklearn_som_online(X, case, seed):
-    from sklearn_som import SelfOrganizingMap
-
-    som = SelfOrganizingMap(
-        case.n_rows, case.n_columns, algorithm="online", max_iter=case.epochs, random_state=seed
-    )
-    return som.fit(X).cluster_centers_
-
-
-def sklearn_som_final_08(X, case, seed):
-    from sklearn_som import SelfOrganizingMap
-
-    som = SelfOrganizingMap(
-        case.n_rows, case.n_columns, sigma_final=0.8, max_iter=case.epochs, random_state=seed
-    )
-    return som.fit(X).cluster_centers_
-
-
-def sklearn_som_online_triangle(X, case, seed):
-    from sklearn_som import SelfOrganizingMap
-
-    som = SelfOrganizingMap(
-        case.n_rows,
-        case.n_columns,
-        algorithm="online",
-        neighborhood="triangle",
-        sigma_final=0.7,
-        max_iter=case.epochs,
-        random_state=seed,
-    )
-    return som.fit(X).cluster_centers_
+    return fit
 
 
 def fastersom(X, case, seed):
@@ -150,10 +124,12 @@ def susi(X, case, seed):
 
 
 LIBRARIES = {
-    "sklearn_som": sklearn_som,
-    "sklearn_som online": sklearn_som_online,
-    "sklearn_som sigma_final=0.8": sklearn_som_final_08,
-    "sklearn_som online triangle sigma_final=0.7": sklearn_som_online_triangle,
+    "sklearn_som": _sklearn_som(),
+    "sklearn_som online": _sklearn_som(algorithm="online"),
+    "sklearn_som sigma_final=0.8": _sklearn_som(sigma_final=0.8),
+    "sklearn_som online triangle sigma_final=0.7": _sklearn_som(
+        algorithm="online", neighborhood="triangle", sigma_final=0.7
+    ),
     "fastersom": fastersom,
     "xpysom": xpysom,
     "somoclu": somoclu,
