@@ -705,6 +705,17 @@ class SelfOrganizingMap(
             )
         super().__setstate__(state)
 
+    @classmethod
+    def _get_param_names(cls):
+        # sklearn reads the names from ``inspect.signature(__init__)`` on every
+        # ``get_params``, which ``fit`` calls to validate the parameters: 30 us
+        # of a 0.8 ms fit on iris. They are fixed per class, so read them once.
+        names = cls.__dict__.get("_param_names")
+        if names is None:
+            names = tuple(super()._get_param_names())
+            cls._param_names = names
+        return list(names)
+
     @property
     def _n_features_out(self):
         return self.cluster_centers_.shape[0]

@@ -1,12 +1,14 @@
 """Behaviour of the estimator: predict/transform, persistence, determinism, errors."""
 
 import importlib
+import inspect
 import pickle
 import re
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
@@ -141,6 +143,26 @@ def test_verbose_prints_one_line_per_epoch(iris, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4
     assert re.match(r"Epoch 1/4: \d+\.\d+ s, quantization error \d", lines[0])
+
+
+def test_parameter_names_are_those_of_init_for_subclasses_too():
+    # The names are read once per class (see SelfOrganizingMap._get_param_names).
+    class WithExtra(SelfOrganizingMap):
+        def __init__(self, n_rows=10, n_columns=10, *, extra=1, sigma=None):
+            super().__init__(n_rows, n_columns, sigma=sigma)
+            self.extra = extra
+
+    assert sorted(SelfOrganizingMap().get_params()) == sorted(
+        inspect.signature(SelfOrganizingMap.__init__).parameters.keys() - {"self"}
+    )
+    assert WithExtra(extra=3).get_params() == {
+        "extra": 3,
+        "n_columns": 10,
+        "n_rows": 10,
+        "sigma": None,
+    }
+    assert "extra" not in SelfOrganizingMap().get_params()
+    assert clone(WithExtra(4, extra=2)).get_params()["extra"] == 2
 
 
 def test_get_feature_names_out(fitted):
