@@ -15,6 +15,8 @@ the leading eigenvalues stand apart from the rest) in two passes over the data
 the initial plane need not be exact, since training refines it.
 """
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import linalg, sparse
 from sklearn.utils.sparsefuncs import min_max_axis
@@ -114,26 +116,39 @@ def principal_axes(X, sample_weight, n_components, random_state):
     return mean, values, axes
 
 
-def pca_init(X, sample_weight, grid, random_state):
+@lru_cache(maxsize=16)
+def _grid_layout(grid):
+    """Unit coordinates for the PCA plane: ``(n_units, n_spanned)``, in ``[-1, 1]``.
+
+    Column 0 is the longer grid axis (it takes the first principal axis);
+    a grid axis of length 1 spans nothing and is left out. Data with one
+    direction of variance on a two-dimensional grid uses ``line`` instead:
+    both grid axes laid along the first principal axis, the short one in
+    steps finer than the long one's, so that no two units start equal.
+    Cached per grid (read-only): it costs more than the rest of the
+    initialisation on small data.
+    """
     coordinates = np.asarray(grid.coordinates(), dtype=np.float64)
     coordinates = coordinates - coordinates.mean(axis=0)
     spans = np.abs(coordinates).max(axis=0)
     coordinates /= np.where(spans > 0, spans, 1.0)
-    # The longer grid axis takes the first principal axis.
     grid_axes = [0, 1] if grid.n_columns >= grid.n_rows else [1, 0]
-    n_spanned = int(np.sum(spans > 0))
+    spanned = [axis for axis in grid_axes if spans[axis] > 0]
+    plane = np.ascontiguousarray(coordinates[:, spanned])
+    line = plane[:, :1] + plane[:, 1:] / max(grid.n_rows, grid.n_columns)
+    plane.flags.writeable = False
+    line.flags.writeable = False
+    return plane, line
+
+
+def pca_init(X, sample_weight, grid, random_state):
+    plane, line = _grid_layout(grid)
+    n_spanned = plane.shape[1]
     mean, variances, axes = principal_axes(X, sample_weight, max(n_spanned, 1), random_state)
-    W = np.tile(mean, (grid.n_units, 1))
-    along = [coordinates[:, axis] for axis in grid_axes[:n_spanned]]
     if n_spanned == 2 and (axes.shape[0] < 2 or variances[1] <= 1e-12 * variances[0]):
-        # Data with one direction of variance on a two-dimensional grid: lay
-        # the short grid axis along the first principal axis too, in steps
-        # finer than the long axis's, so that no two units start equal.
-        n_long = max(grid.n_rows, grid.n_columns)
-        along = [along[0] + along[1] / n_long]
-    for k, coordinate in enumerate(along):
-        W += np.outer(coordinate, np.sqrt(variances[k]) * axes[k])
-    return W
+        plane = line
+    n_used = plane.shape[1]
+    return mean + plane @ (np.sqrt(variances[:n_used, None]) * axes[:n_used])
 
 
 def random_init(X, sample_weight, grid, random_state):

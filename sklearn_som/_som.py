@@ -500,8 +500,8 @@ class SelfOrganizingMap(
         for k in range(0, count, per_call):
             group = epochs[k : k + per_call]
             if compiled:
-                schedule = [self._schedule(epoch_progress(e, self.max_iter)) for e in group]
-                sigmas, rates = np.array(schedule).T
+                progress = [epoch_progress(e, self.max_iter) for e in group]
+                sigmas, rates = self._schedule(np.array(progress))
                 W, qes = _small_batch.batch_epochs(
                     X, sample_weight, x_sq, W, self._grid, self.neighborhood, sigmas, rates
                 )
