@@ -523,3 +523,23 @@ def test_online_epochs_in_one_call_match_one_call_per_epoch(monkeypatch, n_featu
     for other in (verbose, pairs):
         assert_array_equal(other.cluster_centers_, grouped.cluster_centers_)
         assert_array_equal(other.quantization_errors_, grouped.quantization_errors_)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_first_argmin_is_numpys_argmin(dtype):
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    for n in [1, 2, 3, 4, 5, 7, 8, 9, 100, 101]:
+        # Few distinct values, so most rows have ties: the first one wins.
+        for values in [rng.normal(size=n), rng.randint(-3, 3, size=n), np.full(n, 2.5)]:
+            values = values.astype(dtype)
+            index, value = _bmu.first_argmin(values)
+            assert index == np.argmin(values)
+            assert value == values.min()
+    # The minimum in each of the four running minima and in the tail.
+    for position in range(11):
+        values = np.ones(11, dtype=dtype)
+        values[position] = -1
+        values[10 - position if position != 5 else 0] = -1
+        assert _bmu.first_argmin(values)[0] == np.argmin(values)
