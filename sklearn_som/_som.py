@@ -160,7 +160,8 @@ class SelfOrganizingMap(
     random_state : int, RandomState instance or None, default=None
         Determines the random choices: ``"random"`` and ``"sample"``
         initialisation, the randomized PCA used for more than 128 features
-        (and the rows it uses, with more than 8,192), and the order of rows in the online rule.
+        (and the rows it uses, with more than 8,192), and the order of rows
+        in the online rule.
 
     verbose : int, default=0
         If positive, print one line per epoch: epoch, elapsed seconds and the
