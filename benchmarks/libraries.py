@@ -15,7 +15,9 @@ import numpy as np
 NOTES = {
     "sklearn_som": "defaults (batch map, PCA init, sigma R/2 -> 1)",
     "sklearn_som online": 'algorithm="online" (lr 0.5 -> 0.01, sigma R/2 -> 1)',
-    "sklearn_som sigma_final=0.8": "batch map ending at sigma 0.8 (time to quality only)",
+    "sklearn_som sigma=R/4 sigma_final=0.8": (
+        "batch map, sigma from a quarter of the longer side (R/4) to 0.8 (time to quality only)"
+    ),
     "sklearn_som online triangle sigma_final=0.7": (
         'algorithm="online", neighborhood="triangle", sigma_final=0.7 (time to quality only)'
     ),
@@ -33,14 +35,26 @@ def _flat(W):
     return W.reshape(-1, W.shape[-1])
 
 
-def _sklearn_som(**settings):
-    """Our estimator with ``settings`` beside the case's map size, epochs and seed."""
+def _sklearn_som(sigma_share=None, **settings):
+    """Our estimator with ``settings`` beside the case's map size, epochs and seed.
+
+    ``sigma_share``, if given, sets the starting radius to that share of the
+    map's longer side.
+    """
 
     def fit(X, case, seed):
         from sklearn_som import SelfOrganizingMap
 
+        radius = {}
+        if sigma_share is not None:
+            radius["sigma"] = sigma_share * max(case.n_rows, case.n_columns)
         som = SelfOrganizingMap(
-            case.n_rows, case.n_columns, max_iter=case.epochs, random_state=seed, **settings
+            case.n_rows,
+            case.n_columns,
+            max_iter=case.epochs,
+            random_state=seed,
+            **radius,
+            **settings,
         )
         return som.fit(X).cluster_centers_
 
@@ -126,7 +140,7 @@ def susi(X, case, seed):
 LIBRARIES = {
     "sklearn_som": _sklearn_som(),
     "sklearn_som online": _sklearn_som(algorithm="online"),
-    "sklearn_som sigma_final=0.8": _sklearn_som(sigma_final=0.8),
+    "sklearn_som sigma=R/4 sigma_final=0.8": _sklearn_som(sigma_share=0.25, sigma_final=0.8),
     "sklearn_som online triangle sigma_final=0.7": _sklearn_som(
         algorithm="online", neighborhood="triangle", sigma_final=0.7
     ),

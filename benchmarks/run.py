@@ -40,7 +40,7 @@ from sklearn_som._bmu import best_matching_units  # noqa: E402
 MODULES = {
     "sklearn_som": "sklearn_som",
     "sklearn_som online": "numba",
-    "sklearn_som sigma_final=0.8": "sklearn_som",
+    "sklearn_som sigma=R/4 sigma_final=0.8": "sklearn_som",
     "sklearn_som online triangle sigma_final=0.7": "numba",
     "fastersom": "fastersom",
     "xpysom": "xpysom",

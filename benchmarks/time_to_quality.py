@@ -9,9 +9,11 @@ are raised through 1, 2, 3, 5, 8, 13, 20, 30, 50 until its map has
 QE <= 1.02 x the reference's and TE <= the reference's + 0.01; the time of that
 fit (median of the timed runs) is its time to quality. Every library runs its
 defaults, except two extra sklearn_som rows with a non-default setting, named
-in the table: the batch map ending at sigma 0.8, and the online rule with the
-triangle neighbourhood ending at sigma 0.7 (once the radius falls below 1
-only the BMU moves, as with numbasom's shrinking radius at its end).
+in the table and the same for every case: the batch map with the radius
+falling from a quarter of the map's longer side (R/4, against R/2 by
+default) to 0.8, and the online rule with the triangle neighbourhood ending
+at sigma 0.7 (once the radius falls below 1 only the BMU moves, as with
+numbasom's shrinking radius at its end).
 """
 
 import argparse
@@ -31,7 +33,7 @@ ONLINE_PEERS = ["numbasom", "minisom", "susi"]
 EPOCHS = [1, 2, 3, 5, 8, 13, 20, 30, 50]
 LIBRARIES = [
     "sklearn_som",
-    "sklearn_som sigma_final=0.8",
+    "sklearn_som sigma=R/4 sigma_final=0.8",
     "sklearn_som online",
     "sklearn_som online triangle sigma_final=0.7",
     "fastersom",
