@@ -31,6 +31,11 @@ from ._parallel import map_chunks, single_threaded_blas
 
 _EXACT_FEATURES = 128
 _OVERSAMPLING = 8
+# From this many features the exact path asks LAPACK for the leading
+# eigenpairs only. Measured on a quiet moment (us, all pairs with numpy
+# against two with scipy): 16 features 38 against 48, 32: 117 against 49,
+# 64: 322 against 139, 128: 1854 against 496.
+_SUBSET_EIGH_FEATURES = 32
 _POWER_ITERATIONS = 1
 # Above this many rows the randomized path works on this many rows drawn in
 # proportion to their weights (see _sampled_rows), as MiniBatchKMeans
@@ -138,7 +143,15 @@ def principal_axes(X, sample_weight, n_components, random_state):
     if n_features <= _EXACT_FEATURES:
         mean = weighted_mean(X, sample_weight)
         C = _covariance_times(X, sample_weight, mean)
-        values, vectors = np.linalg.eigh((C + C.T) / 2.0)
+        C = (C + C.T) / 2.0
+        if n_features >= _SUBSET_EIGH_FEATURES:
+            # Only the leading eigenpairs (LAPACK's syevr, which stops there).
+            first = n_features - n_components
+            values, vectors = linalg.eigh(
+                C, subset_by_index=[first, n_features - 1], driver="evr", check_finite=False
+            )
+        else:
+            values, vectors = np.linalg.eigh(C)
     else:
         rows = None
         if X.shape[0] > _RANDOMIZED_ROWS:

@@ -271,7 +271,8 @@ def test_pca_init_spans_the_first_two_principal_axes():
 
 @pytest.mark.parametrize("sparse_input", [False, True])
 def test_exact_principal_axes_are_those_of_the_weighted_covariance(sparse_input):
-    # 3000 rows of 40 features: several chunks, summed in order.
+    # 3000 rows of 40 features: several chunks, summed in order; LAPACK's
+    # leading eigenpairs only (from _SUBSET_EIGH_FEATURES = 32 features).
     rng = np.random.RandomState(0)
     X = rng.randn(3000, 40) * np.linspace(3.0, 0.1, 40) + 5.0
     X[rng.rand(*X.shape) < 0.3] = 0.0
