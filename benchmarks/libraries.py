@@ -35,7 +35,7 @@ def _flat(W):
     return W.reshape(-1, W.shape[-1])
 
 
-def _sklearn_som(sigma_share=None, **settings):
+def sklearn_som_with(sigma_share=None, **settings):
     """Our estimator with ``settings`` beside the case's map size, epochs and seed.
 
     ``sigma_share``, if given, sets the starting radius to that share of the
@@ -138,10 +138,10 @@ def susi(X, case, seed):
 
 
 LIBRARIES = {
-    "sklearn_som": _sklearn_som(),
-    "sklearn_som online": _sklearn_som(algorithm="online"),
-    "sklearn_som sigma=R/4 sigma_final=0.8": _sklearn_som(sigma_share=0.25, sigma_final=0.8),
-    "sklearn_som online triangle sigma_final=0.7": _sklearn_som(
+    "sklearn_som": sklearn_som_with(),
+    "sklearn_som online": sklearn_som_with(algorithm="online"),
+    "sklearn_som sigma=R/4 sigma_final=0.8": sklearn_som_with(sigma_share=0.25, sigma_final=0.8),
+    "sklearn_som online triangle sigma_final=0.7": sklearn_som_with(
         algorithm="online", neighborhood="triangle", sigma_final=0.7
     ),
     "fastersom": fastersom,

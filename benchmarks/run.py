@@ -89,11 +89,13 @@ def _repeat(row):
     return "times" in row and float(np.median(row["times"])) <= ROUND_LIMIT
 
 
-def run_worker(case, library, repeats, prototypes, epochs=None):
+def run_worker(case, library, repeats, prototypes, epochs=None, settings=None):
     command = [sys.executable, str(HERE / "worker.py"), "--case", case.name]
     command += ["--library", library, "--repeats", str(repeats)]
     if epochs:
         command += ["--epochs", str(epochs)]
+    if settings:
+        command += ["--settings", json.dumps(settings)]
     if prototypes:
         command += ["--prototypes", prototypes]
     result = subprocess.run(command, capture_output=True, text=True, timeout=3600)

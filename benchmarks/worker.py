@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cases import CASES_BY_NAME, load  # noqa: E402
-from libraries import LIBRARIES  # noqa: E402
+from libraries import LIBRARIES, sklearn_som_with  # noqa: E402
 
 
 def _status_kib(field):
@@ -88,6 +88,9 @@ def main():
     parser.add_argument("--min-time", type=float, default=0.5)
     parser.add_argument("--prototypes", help="where to save the trained prototypes (.npy)")
     parser.add_argument("--epochs", type=int, help="override the case's number of epochs")
+    parser.add_argument(
+        "--settings", help="with --library sklearn_som: its settings, as JSON (see libraries.py)"
+    )
     args = parser.parse_args()
 
     case = CASES_BY_NAME[args.case]
@@ -101,7 +104,12 @@ def main():
     elif args.library == "sklearn_som epoch":
         run = _one_more_epoch(X, case)
     else:
-        train = LIBRARIES[args.library]
+        if args.settings:
+            if args.library != "sklearn_som":
+                raise ValueError("--settings applies to --library sklearn_som only")
+            train = sklearn_som_with(**json.loads(args.settings))
+        else:
+            train = LIBRARIES[args.library]
         run = lambda: train(X, case, 0)  # noqa: E731
 
     start = time.perf_counter()
