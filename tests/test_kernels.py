@@ -321,14 +321,16 @@ def test_sampled_rows_follow_the_weights():
     assert counts[0] == counts[3] == counts[5] == 0
 
 
-def test_randomized_principal_axes_on_sampled_rows(monkeypatch):
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_randomized_principal_axes_on_sampled_rows(monkeypatch, sparse_input):
     from sklearn_som import _init
 
     monkeypatch.setattr(_init, "_RANDOMIZED_ROWS", 1000)
     rng = np.random.RandomState(0)
     X = rng.randn(3000, 200) * np.r_[5.0, 3.0, np.full(198, 0.3)] + 2.0
     weights = rng.randint(0, 4, size=3000).astype(float)
-    mean, variances, axes = principal_axes(X, weights, 2, np.random.RandomState(1))
+    data = sp.csr_matrix(X) if sparse_input else X
+    mean, variances, axes = principal_axes(data, weights, 2, np.random.RandomState(1))
     exact_mean = np.average(X, axis=0, weights=weights)
     exact = np.linalg.eigh(np.cov(X.T, aweights=weights, bias=True))
     # 1000 rows of 3000: the plane, not the exact axes (measured: cosines
