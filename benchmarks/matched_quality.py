@@ -44,23 +44,17 @@ def candidates():
 
 
 def maps(case, X, y):
-    """Quality of every candidate setting's map on the case (computed once, lazily)."""
-    for settings, label in candidates():
-        W = sklearn_som_with(**settings)(X, case, 0)
-        yield settings, label, quality(W, X, y, case)
+    """``(settings, label, quality)`` of every candidate setting's map on the case."""
+    return [
+        (settings, label, quality(sklearn_som_with(**settings)(X, case, 0), X, y, case))
+        for settings, label in candidates()
+    ]
 
 
-def match(peer_row, tried, more):
+def match(peer_row, tried):
     """The first setting whose map is no worse than the peer's, or None."""
     limit_qe, limit_te = 1.02 * peer_row["qe"], peer_row["te"] + 0.01
-    for entry in tried:
-        if entry[2]["qe"] <= limit_qe and entry[2]["te"] <= limit_te:
-            return entry
-    for entry in more:
-        tried.append(entry)
-        if entry[2]["qe"] <= limit_qe and entry[2]["te"] <= limit_te:
-            return entry
-    return None
+    return next((e for e in tried if e[2]["qe"] <= limit_qe and e[2]["te"] <= limit_te), None)
 
 
 def timed(case, jobs, repeats, rounds):
@@ -89,13 +83,13 @@ def main():
         case = CASES_BY_NAME[name]
         rows = results["cases"][name]
         X, y = load(case.data, case.dtype)
-        tried, more = [], maps(case, X, y)
+        tried = maps(case, X, y)
         matches = {}
         for peer in PEERS:
             row = rows.get(peer, {})
             if row.get("qe") is None or not np.isfinite(row["qe"]):
                 continue
-            matches[peer] = match(row, tried, more)
+            matches[peer] = match(row, tried)
             print(f"{name} {peer}: {matches[peer] and matches[peer][1]}", flush=True)
         jobs = {}
         for peer, found in matches.items():
