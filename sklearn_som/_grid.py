@@ -70,6 +70,20 @@ class Grid:
             self.n_columns, self.periodic
         )
 
+    def axis_offsets(self):
+        """How many rows and how many columns apart the units of a rectangular grid are.
+
+        Returns ``(rows, columns)``, integer arrays of shapes ``(n_rows, n_rows)``
+        and ``(n_columns, n_columns)``, the shorter way round when periodic:
+        units ``j`` and ``k`` are ``rows[j // n_columns, k // n_columns]`` rows
+        and ``columns[j % n_columns, k % n_columns]`` columns apart.
+        """
+        if self.topology != "rectangular":
+            raise ValueError("only a rectangular grid's distances split by axis")
+        return _axis_offsets(self.n_rows, self.periodic), _axis_offsets(
+            self.n_columns, self.periodic
+        )
+
     def adjacency(self):
         """Sparse boolean matrix of grid neighbours (units at distance exactly 1)."""
         return _adjacency(self)
@@ -143,10 +157,17 @@ def _squared_distances(grid):
 
 
 @lru_cache(maxsize=16)
-def _axis_squared_distances(length, periodic):
-    offsets = np.abs(np.arange(length)[:, None] - np.arange(length)[None, :])
+def _axis_offsets(length, periodic):
+    offsets = np.abs(np.arange(length, dtype=np.int64)[:, None] - np.arange(length)[None, :])
     if periodic:
         offsets = np.minimum(offsets, length - offsets)
+    offsets.flags.writeable = False
+    return offsets
+
+
+@lru_cache(maxsize=16)
+def _axis_squared_distances(length, periodic):
+    offsets = _axis_offsets(length, periodic)
     d2 = (offsets * offsets).astype(np.float64)
     d2.flags.writeable = False
     return d2

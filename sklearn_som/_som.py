@@ -545,12 +545,9 @@ class SelfOrganizingMap(
                 X, sample_weight, W, order, d2_grid, neighborhood, sigmas, rates
             )
         else:
-            levels, level_index = self._grid.distance_levels()
             dist = np.empty(order.size, dtype=np.float64)
             negligible = _train.negligible_step(W.dtype)
-            kernel(
-                X, sample_weight, W, order, levels, level_index, sigmas, rates, negligible, dist
-            )
+            kernel(X, sample_weight, W, order, self._grid, sigmas, rates, negligible, dist)
         weights = sample_weight[order]
         qes = [
             _weighted_mean(dist[k : k + n_samples], weights[k : k + n_samples])

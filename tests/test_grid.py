@@ -108,5 +108,11 @@ def test_axis_distances_add_up_to_the_grid_distances(periodic):
     r, c = np.divmod(np.arange(24), 6)
     summed = rows[r][:, r] + columns[c][:, c]
     assert_array_equal(summed, grid.squared_distances())
+    row_offsets, column_offsets = grid.axis_offsets()
+    assert row_offsets.dtype.kind == "i" and row_offsets.max() == (2 if periodic else 3)
+    assert_array_equal(row_offsets**2, rows)
+    assert_array_equal(column_offsets**2, columns)
     with pytest.raises(ValueError, match="rectangular"):
         Grid(3, 3, "hexagonal").axis_squared_distances()
+    with pytest.raises(ValueError, match="rectangular"):
+        Grid(3, 3, "hexagonal").axis_offsets()

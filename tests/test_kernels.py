@@ -391,7 +391,11 @@ def _reference_epoch_with_margin(X, weights, W, order, grid, neighborhood, sigma
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
-@pytest.mark.parametrize("grid", [Grid(5, 6), Grid(4, 5, "hexagonal", periodic=True)], ids=str)
+@pytest.mark.parametrize(
+    "grid",
+    [Grid(5, 6), Grid(6, 5, periodic=True), Grid(4, 5, "hexagonal", periodic=True)],
+    ids=str,
+)
 @pytest.mark.parametrize("layout", ["row_major", "transposed"])
 def test_compiled_online_kernel_equals_the_reference(dtype, neighborhood, grid, layout):
     kernel = compiled_online_epoch(neighborhood, layout)
@@ -411,14 +415,12 @@ def test_compiled_online_kernel_equals_the_reference(dtype, neighborhood, grid, 
     assert margin > required
     W_compiled = W_start.copy()
     dist_compiled = np.empty(200)
-    levels, level_index = grid.distance_levels()
     kernel(
         X,
         weights,
         W_compiled,
         order,
-        levels,
-        level_index,
+        grid,
         sigmas,
         rates,
         negligible_step(dtype),
@@ -440,9 +442,8 @@ def test_compiled_online_epoch_picks_its_sweep_by_the_number_of_features(n_featu
     rng = np.random.RandomState(0)
     grid = Grid(4, 5)
     X, W = rng.rand(50, n_features), rng.rand(grid.n_units, n_features)
-    levels, level_index = grid.distance_levels()
     progress = np.linspace(0, 1, 50)
-    args = (np.ones(50), rng.permutation(50), levels, level_index, 2.0 * 0.5**progress)
+    args = (np.ones(50), rng.permutation(50), grid, 2.0 * 0.5**progress)
     args += (0.5 * 0.1**progress, negligible_step(np.float64))
     results = []
     for kernel in (compiled_online_epoch("gaussian"), compiled_online_epoch("gaussian", layout)):
