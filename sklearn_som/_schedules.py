@@ -43,15 +43,17 @@ def epoch_progress(epoch, max_iter):
     return min(epoch / (max_iter - 1), 1.0)
 
 
-def sample_progress(epoch, n_samples, max_iter):
-    """Progress of the online rule for each of ``n_samples`` steps of an epoch.
+def sample_progress(epochs, n_samples, max_iter):
+    """Progress of the online rule at each step of ``epochs`` (a sequence of epoch numbers).
 
     Step ``k`` of epoch ``e`` is step ``e * n + k`` of ``max_iter * n``; the
     first step uses the start values and the last step of the last epoch the
-    final ones. Returns an array of shape ``(n_samples,)``.
+    final ones. Returns an array of shape ``(len(epochs) * n_samples,)``,
+    the epochs' steps one after the other.
     """
+    epochs = np.asarray(epochs, dtype=np.float64)
     total = max_iter * n_samples - 1
-    steps = epoch * n_samples + np.arange(n_samples, dtype=np.float64)
     if total <= 0:
-        return np.zeros(n_samples)
-    return np.minimum(steps / total, 1.0)
+        return np.zeros(epochs.size * n_samples)
+    steps = epochs[:, None] * n_samples + np.arange(n_samples, dtype=np.float64)
+    return np.minimum(steps.ravel() / total, 1.0)

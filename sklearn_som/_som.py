@@ -534,8 +534,7 @@ class SelfOrganizingMap(
         """
         n_samples = X.shape[0]
         order = np.concatenate([self._random_state().permutation(n_samples) for _ in epochs])
-        progress = [sample_progress(epoch, n_samples, self.max_iter) for epoch in epochs]
-        sigmas, rates = self._schedule(np.concatenate(progress))
+        sigmas, rates = self._schedule(sample_progress(epochs, n_samples, self.max_iter))
         W = W.copy()
         kernel = None if sparse.issparse(X) else compiled_online_epoch(self.neighborhood)
         if kernel is None:
@@ -548,11 +547,9 @@ class SelfOrganizingMap(
             dist = np.empty(order.size, dtype=np.float64)
             negligible = _train.negligible_step(W.dtype)
             kernel(X, sample_weight, W, order, self._grid, sigmas, rates, negligible, dist)
-        weights = sample_weight[order]
-        qes = [
-            _weighted_mean(dist[k : k + n_samples], weights[k : k + n_samples])
-            for k in range(0, order.size, n_samples)
-        ]
+        # Each epoch's QE: the mean of its rows' distances, weighted.
+        weights = sample_weight[order].reshape(len(epochs), n_samples)
+        qes = (dist.reshape(weights.shape) * weights).sum(axis=1) / weights.sum(axis=1)
         return W, qes
 
     def _set_fitted_state(self, W, X, sample_weight, batch_size, x_sq):

@@ -59,8 +59,11 @@ def test_progress_runs_from_zero_to_one():
     assert [epoch_progress(e, 5) for e in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert epoch_progress(7, 5) == 1.0  # partial_fit past the end
     assert epoch_progress(0, 1) == 0.0
-    steps = np.concatenate([sample_progress(e, 4, 3) for e in range(3)])
+    steps = sample_progress(range(3), 4, 3)
     assert_allclose(steps, np.arange(12) / 11)
+    assert_array_equal(np.concatenate([sample_progress([e], 4, 3) for e in range(3)]), steps)
+    assert_array_equal(sample_progress([3, 4], 4, 3), np.ones(8))  # partial_fit past the end
+    assert_array_equal(sample_progress([0, 1], 1, 1), np.zeros(2))
 
 
 def test_estimator_schedule_first_and_last_values():
