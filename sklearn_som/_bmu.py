@@ -103,32 +103,47 @@ def _assign_and_sum_numpy(XW, w_sq, x_sq, X, sample_weight, S, n):
 
 
 if numba is not None:
+    from numba import types
+    from numba.extending import overload
+
+    def _ordered_bits(values):
+        """``values`` viewed as signed integers of the same width (compiled code only)."""
+        raise NotImplementedError
+
+    @overload(_ordered_bits)
+    def _ordered_bits_of(values):
+        int_type = {types.float64: np.int64, types.float32: np.int32}[values.dtype]
+        return lambda values: values.view(int_type)
 
     @numba.njit(nogil=True)
     def first_argmin(values):
         """Index and value of the first smallest of ``values`` (at least one, no NaN).
 
-        For the compiled kernels' searches over a row of unit distances. The
-        minimum comes from four independent running minima, which the CPU
-        overlaps, and then a scan for its first occurrence; a single running
-        comparison waits for each step's result. Measured on iris (150 rows,
-        10x10 map): 7.2 - 8.7 against 10 - 11 us for the 150 searches.
+        For the compiled kernels' searches over a row of unit distances. A
+        float's bits read as a signed integer ``b`` order the non-negative
+        floats; ``-(b & largest)`` (minus the magnitude bits) orders the
+        negative ones below them, and maps -0.0 to the key of 0.0, to which it
+        is equal. The smallest key, then the first index holding it, are two
+        integer reductions that the compiler vectorises; comparing floats one
+        by one waits on each comparison's result. Per search of 100 / 400 /
+        900 values (float64): 38 / 108 / 224 ns, against 48 / 239 / 446 ns
+        with four running float minima and 63 / 280 / 720 ns with one.
         """
+        bits = _ordered_bits(values)
+        largest = np.iinfo(bits.dtype).max
         n = values.shape[0]
-        m0 = m1 = m2 = m3 = values[0]
-        n4 = n - n % 4
-        for j in range(0, n4, 4):
-            m0 = min(m0, values[j])
-            m1 = min(m1, values[j + 1])
-            m2 = min(m2, values[j + 2])
-            m3 = min(m3, values[j + 3])
-        m = min(min(m0, m1), min(m2, m3))
-        for j in range(n4, n):
-            m = min(m, values[j])
-        j = 0
-        while j < n - 1 and values[j] != m:
-            j += 1
-        return j, m
+        smallest = largest
+        for j in range(n):
+            b = bits[j]
+            key = -(b & largest) if b < 0 else b
+            smallest = key if key < smallest else smallest
+        first = n - 1
+        for j in range(n):
+            b = bits[j]
+            key = -(b & largest) if b < 0 else b
+            candidate = j if key == smallest else n
+            first = candidate if candidate < first else first
+        return first, values[first]
 
     @numba.njit(cache=True, nogil=True)
     def _distances_and_sums(d, x_sq, X, sample_weight, bmu, S, n, dist):

@@ -57,6 +57,8 @@ try:
     import numba
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
+else:
+    from ._bmu import first_argmin
 
 _TRANSPOSED_MAX_FEATURES = 24
 _KERNELS = {}
@@ -205,7 +207,7 @@ def _make_row_major_kernel(gaps_between, unit_steps):
         # The first row's BMU; each later row's is found in the sweep that
         # applies the step before it (below).
         x = X[order[0]]
-        best, best_d = 0, np.inf
+        d = np.empty(n_units, dtype=W.dtype)
         for j in range(n_units):
             total = zero
             dot = zero
@@ -213,22 +215,20 @@ def _make_row_major_kernel(gaps_between, unit_steps):
                 total += W[j, f] * W[j, f]
                 dot += W[j, f] * x[f]
             w_sq[j] = total
-            d = total - 2 * dot
-            if d < best_d:
-                best, best_d = j, d
+            d[j] = total - 2 * dot
+        best, best_d = first_argmin(d)
         for step in range(n_steps):
             x = X[order[step]]
             x_sq = zero
             for f in range(n_features):
                 x_sq += x[f] * x[f]
-            dist[step] = np.sqrt(max(best_d + x_sq, 0.0))
+            dist[step] = np.sqrt(max(np.float64(best_d) + x_sq, 0.0))
             s = sample_weight[order[step]]
             unit_steps(a, best, s, sigmas[step], rates[step], negligible, by_level, by_axis)
             # One sweep over the units: move each by its step, and in the
             # same pass (the unit still in cache) take its distance to the
             # next row.
             x_next = X[order[step + 1]] if step + 1 < n_steps else x
-            best, best_d = 0, np.inf
             for j in range(n_units):
                 a_j = a[j]
                 dot = zero
@@ -243,9 +243,8 @@ def _make_row_major_kernel(gaps_between, unit_steps):
                 else:
                     for f in range(n_features):
                         dot += W[j, f] * x_next[f]
-                d = w_sq[j] - 2 * dot
-                if d < best_d:
-                    best, best_d = j, d
+                d[j] = w_sq[j] - 2 * dot
+            best, best_d = first_argmin(d)
 
     return epoch
 
@@ -286,17 +285,16 @@ def _make_transposed_kernel(gaps_between, unit_steps):
             for j in range(n_units):
                 w_sq[j] += WT[f, j] * WT[f, j]
                 dot[j] += WT[f, j] * x[f]
-        best, best_d = 0, np.inf
+        d = np.empty(n_units, dtype=W.dtype)
         for j in range(n_units):
-            d = w_sq[j] - 2 * dot[j]
-            if d < best_d:
-                best, best_d = j, d
+            d[j] = w_sq[j] - 2 * dot[j]
+        best, best_d = first_argmin(d)
         for step in range(n_steps):
             x = X[order[step]]
             x_sq = zero
             for f in range(n_features):
                 x_sq += x[f] * x[f]
-            dist[step] = np.sqrt(max(best_d + x_sq, 0.0))
+            dist[step] = np.sqrt(max(np.float64(best_d) + x_sq, 0.0))
             s = sample_weight[order[step]]
             unit_steps(a, best, s, sigmas[step], rates[step], negligible, by_level, by_axis)
             x_next = X[order[step + 1]] if step + 1 < n_steps else x
@@ -312,11 +310,9 @@ def _make_transposed_kernel(gaps_between, unit_steps):
                     WT[f, j] = w
                     w_sq[j] += w * w
                     dot[j] += w * x_next_f
-            best, best_d = 0, np.inf
             for j in range(n_units):
-                d = w_sq[j] - 2 * dot[j]
-                if d < best_d:
-                    best, best_d = j, d
+                d[j] = w_sq[j] - 2 * dot[j]
+            best, best_d = first_argmin(d)
         W[:] = WT.T
 
     return epoch

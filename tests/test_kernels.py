@@ -578,9 +578,25 @@ def test_first_argmin_is_numpys_argmin(dtype):
             index, value = _bmu.first_argmin(values)
             assert index == np.argmin(values)
             assert value == values.min()
-    # The minimum in each of the four running minima and in the tail.
+    # Two minima at every pair of places.
     for position in range(11):
         values = np.ones(11, dtype=dtype)
         values[position] = -1
         values[10 - position if position != 5 else 0] = -1
         assert _bmu.first_argmin(values)[0] == np.argmin(values)
+    # Signed zeros are equal, infinities and the extremes order as floats.
+    info = np.finfo(dtype)
+    cases = [
+        [0.0, -0.0, 1.0],
+        [-0.0, 0.0, 1.0],
+        [1.0, 0.0, -0.0],
+        [np.inf, -np.inf, 0.0],
+        [np.inf, np.inf],
+        [info.max, -info.max, -info.tiny, info.tiny],
+        [info.smallest_subnormal, -info.smallest_subnormal, 0.0],
+    ]
+    for values in cases:
+        values = np.array(values, dtype=dtype)
+        index, value = _bmu.first_argmin(values)
+        assert index == np.argmin(values), values
+        assert value == values.min()
