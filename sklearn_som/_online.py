@@ -40,13 +40,15 @@ per step instead of twice. The sweep comes in two layouts:
   units: with few features the unit-by-unit loop is all overhead. Units
   with a zero step are moved by ``0 * (x - w)``, which leaves them exact.
 
-Measured per step, A/B in one process (2-core AMD EPYC): the transposed
-sweep takes 0.45 against 0.85 us on 3 features and a 10x10 map, 3.6 against
-6.2 us on 3 features and 30x30, 2.5 against 3.5 us on 8 features and 20x20,
-4.4 against 5.5 us on 24 features, but 9.3 against 7.8 us on digits (64
-features, 20x20) and 101 against 66 us on 784 features: hence the transposed
-sweep up to ``_TRANSPOSED_MAX_FEATURES`` features. Dense rows only: sparse
-input goes through the reference loop.
+Measured per step on a 20x20 map, transposed against row-major, A/B in one
+process (2-core AMD EPYC): float64 1.1 against 1.5 us on 8 features, 3.1
+against 4.1 us on 24, level at 32 and 48, 8.9 against 7.1 us on digits (64
+features); float32 0.8 against 1.6 us on 8 features, 1.5 against 2.4 us on
+24, 3.1 against 4.1 us on 48, level on digits; on 784 features 101 against
+66 us. Hence the transposed sweep up to ``_TRANSPOSED_MAX_FEATURES``
+features, which depends on the width of the numbers (a vector register
+holds twice as many float32). Dense rows only: sparse input goes through the
+reference loop.
 """
 
 import numpy as np
@@ -60,7 +62,7 @@ except ImportError:  # pragma: no cover - exercised only without numba
 else:
     from ._bmu import first_argmin
 
-_TRANSPOSED_MAX_FEATURES = 24
+_TRANSPOSED_MAX_FEATURES = {np.dtype(np.float64): 24, np.dtype(np.float32): 48}
 _KERNELS = {}
 
 
@@ -353,7 +355,7 @@ def compiled_online_epoch(neighborhood_name, layout=None):
         # Two empty arrays turn the separable path off.
         rectangular = grid.topology == "rectangular"
         axis_offsets = grid.axis_offsets() if rectangular else (_NO_AXES, _NO_AXES)
-        small = X.shape[1] <= _TRANSPOSED_MAX_FEATURES
+        small = X.shape[1] <= _TRANSPOSED_MAX_FEATURES[W.dtype]
         kernel = kernels[layout or ("transposed" if small else "row_major")]
         args = (levels, level_index, axis_offsets, sigmas, rates, negligible, dist)
         kernel(X, sample_weight, W, order, *args)

@@ -438,16 +438,27 @@ def test_compiled_online_kernel_equals_the_reference(dtype, neighborhood, grid, 
     assert_allclose(dist_compiled, dist_reference, rtol=tolerance, atol=tolerance)
 
 
-@pytest.mark.parametrize("n_features, layout", [(3, "transposed"), (40, "row_major")])
-def test_compiled_online_epoch_picks_its_sweep_by_the_number_of_features(n_features, layout):
+@pytest.mark.parametrize(
+    "n_features, dtype, layout",
+    [
+        (3, np.float64, "transposed"),
+        (40, np.float64, "row_major"),
+        (40, np.float32, "transposed"),
+        (60, np.float32, "row_major"),
+    ],
+)
+def test_compiled_online_epoch_picks_its_sweep_by_the_number_of_features(
+    n_features, dtype, layout
+):
     if compiled_online_epoch("gaussian") is None:
         pytest.skip("numba is not installed")
     rng = np.random.RandomState(0)
     grid = Grid(4, 5)
-    X, W = rng.rand(50, n_features), rng.rand(grid.n_units, n_features)
+    X = rng.rand(50, n_features).astype(dtype)
+    W = rng.rand(grid.n_units, n_features).astype(dtype)
     progress = np.linspace(0, 1, 50)
-    args = (np.ones(50), rng.permutation(50), grid, 2.0 * 0.5**progress)
-    args += (0.5 * 0.1**progress, negligible_step(np.float64))
+    args = (np.ones(50, dtype=dtype), rng.permutation(50), grid, 2.0 * 0.5**progress)
+    args += (0.5 * 0.1**progress, negligible_step(dtype))
     results = []
     for kernel in (compiled_online_epoch("gaussian"), compiled_online_epoch("gaussian", layout)):
         W_out, dist = W.copy(), np.empty(50)
