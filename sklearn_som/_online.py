@@ -63,32 +63,42 @@ else:
     from ._bmu import first_argmin
 
 _TRANSPOSED_MAX_FEATURES = {np.dtype(np.float64): 24, np.dtype(np.float32): 48}
-_KERNELS = {}
 
+# The kernels are module-level functions that take the neighbourhood as a
+# code, not closures made per neighbourhood: numba keys its disk cache of a
+# closure on the compiled functions it captures, whose serialised form
+# differs in every process, so closures were compiled anew (about 6 s) in
+# every new process and left one more cache file each time (numba issue
+# #6264).
+GAUSSIAN, BUBBLE, TRIANGLE, MEXICAN_HAT = range(4)
+_CODES = {"gaussian": GAUSSIAN, "bubble": BUBBLE, "triangle": TRIANGLE, "mexican_hat": MEXICAN_HAT}
 
-def _one(r):
-    return 1.0
-
-
-def _one_minus(r):
-    return 1.0 - r
-
-
-# Neighbourhoods h(d2, sigma) = factor(d2 / sigma**2) * exp(-d2 / (2 sigma**2)).
-_EXPONENTIAL_FACTORS = {"gaussian": _one, "mexican_hat": _one_minus}
-
-
-def _make_step_sizes(neighborhood, decreasing, factor):
-    """A compiled ``fill(step_size, ...)``: each grid level's step for one row."""
-    h = numba.njit(inline="always")(neighborhood)
-    power_form = factor is not None
-    factor = numba.njit(inline="always")(factor if power_form else _one)
+if numba is not None:
+    _gaussian = numba.njit(inline="always")(_neighborhood.gaussian)
+    _bubble = numba.njit(inline="always")(_neighborhood.bubble)
+    _triangle = numba.njit(inline="always")(_neighborhood.triangle)
+    _mexican_hat = numba.njit(inline="always")(_neighborhood.mexican_hat)
 
     @numba.njit(inline="always")
-    def gaps_between(levels):
-        """Gaps between consecutive levels and whether the running product applies."""
+    def _h(code, d2, sigma):
+        if code == GAUSSIAN:
+            return _gaussian(d2, sigma)
+        if code == BUBBLE:
+            return _bubble(d2, sigma)
+        if code == TRIANGLE:
+            return _triangle(d2, sigma)
+        return _mexican_hat(d2, sigma)
+
+    @numba.njit(inline="always")
+    def _gaps_between(levels, code):
+        """Gaps between consecutive levels and whether the running product applies.
+
+        The Gaussian and the Mexican hat are ``factor(d2 / sigma**2) * q**d2``
+        (factor 1 and ``1 - r``); on grids whose levels are whole numbers
+        ``q**d2`` is a running product.
+        """
         gaps = np.zeros(levels.shape[0], dtype=np.int64)
-        whole = power_form
+        whole = code == GAUSSIAN or code == MEXICAN_HAT
         for level in range(levels.shape[0]):
             gap = levels[level] - (levels[level - 1] if level > 0 else 0.0)
             gaps[level] = int(gap)
@@ -96,7 +106,8 @@ def _make_step_sizes(neighborhood, decreasing, factor):
         return gaps, whole
 
     @numba.njit(inline="always")
-    def fill(step_size, levels, gaps, whole, powers, sigma, rate, s, negligible):
+    def _fill(step_size, levels, gaps, whole, powers, code, sigma, rate, s, negligible):
+        """Each grid level's step for one row."""
         n_levels = levels.shape[0]
         # Levels ascend; a non-increasing neighbourhood that falls below the
         # negligible step stays below it, so the rest are skipped. No step
@@ -111,15 +122,16 @@ def _make_step_sizes(neighborhood, decreasing, factor):
         for level in range(cut):
             if whole:
                 q_power *= powers[gaps[level]]
-                a = rate * factor(levels[level] / (sigma * sigma)) * q_power
+                factor = 1.0 - levels[level] / (sigma * sigma) if code == MEXICAN_HAT else 1.0
+                a = rate * factor * q_power
             else:
-                a = rate * h(levels[level], sigma)
+                a = rate * _h(code, levels[level], sigma)
             if s != 1:
                 keep = 1.0 - a
                 a = 1.0 - abs(keep) ** s if keep >= 0 else a * s
             if abs(a) < negligible:
                 step_size[level] = 0.0
-                if decreasing:
+                if code != MEXICAN_HAT:
                     cut = level
                     break
             else:
@@ -127,24 +139,18 @@ def _make_step_sizes(neighborhood, decreasing, factor):
         for level in range(cut, n_levels):
             step_size[level] = 0.0
 
-    return gaps_between, fill
-
-
-def _make_unit_steps(fill, separable):
-    """A compiled ``unit_steps(a, best, ...)``: every unit's step towards one row.
-
-    ``separable`` (the Gaussian) takes the product of a row factor and a
-    column factor on rectangular grids (``column_offsets`` not empty) for
-    rows of weight 1; otherwise each unit reads its level's step from
-    ``fill``.
-    """
-
     @numba.njit(inline="always")
-    def unit_steps(a, best, s, sigma, rate, negligible, by_level, by_axis):
+    def _unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis):
+        """Every unit's step towards one row.
+
+        The Gaussian takes the product of a row factor and a column factor on
+        rectangular grids (``column_offsets`` not empty) for rows of weight 1;
+        otherwise each unit reads its level's step from ``_fill``.
+        """
         levels, level_index, gaps, whole, powers, step_size = by_level
         row_offsets, column_offsets, axis_power, column_factor = by_axis
         n_columns = column_offsets.shape[0]
-        if separable and s == 1 and n_columns > 0:
+        if code == GAUSSIAN and s == 1 and n_columns > 0:
             # axis_power[k] = q**(k*k), with q**((k+1)**2) = q**(k*k) * q**(2k+1),
             # until rate * q**(k*k) is negligible: every unit that far apart
             # along one axis has a negligible step, whatever the other axis.
@@ -169,17 +175,13 @@ def _make_unit_steps(fill, separable):
                     value = row_rate * column_factor[c]
                     a[r * n_columns + c] = value if value >= negligible else 0.0
         else:
-            fill(step_size, levels, gaps, whole, powers, sigma, rate, s, negligible)
+            _fill(step_size, levels, gaps, whole, powers, code, sigma, rate, s, negligible)
             row = level_index[best]
             for j in range(a.shape[0]):
                 a[j] = step_size[row[j]]
 
-    return unit_steps
-
-
-def _make_row_major_kernel(gaps_between, unit_steps):
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
-    def epoch(
+    def _row_major_epoch(
         X,
         sample_weight,
         W,
@@ -187,6 +189,7 @@ def _make_row_major_kernel(gaps_between, unit_steps):
         levels,
         level_index,
         axis_offsets,
+        code,
         sigmas,
         rates,
         negligible,
@@ -199,7 +202,7 @@ def _make_row_major_kernel(gaps_between, unit_steps):
         w_sq = np.empty(n_units, dtype=W.dtype)
         step_size = np.empty(levels.shape[0], dtype=W.dtype)
         zero = np.zeros(1, dtype=W.dtype)[0]
-        gaps, whole = gaps_between(levels)
+        gaps, whole = _gaps_between(levels, code)
         powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
         by_level = (levels, level_index, gaps, whole, powers, step_size)
         row_offsets, column_offsets = axis_offsets
@@ -226,7 +229,8 @@ def _make_row_major_kernel(gaps_between, unit_steps):
                 x_sq += x[f] * x[f]
             dist[step] = np.sqrt(max(np.float64(best_d) + x_sq, 0.0))
             s = sample_weight[order[step]]
-            unit_steps(a, best, s, sigmas[step], rates[step], negligible, by_level, by_axis)
+            sigma, rate = sigmas[step], rates[step]
+            _unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis)
             # One sweep over the units: move each by its step, and in the
             # same pass (the unit still in cache) take its distance to the
             # next row.
@@ -248,12 +252,8 @@ def _make_row_major_kernel(gaps_between, unit_steps):
                 d[j] = w_sq[j] - 2 * dot
             best, best_d = first_argmin(d)
 
-    return epoch
-
-
-def _make_transposed_kernel(gaps_between, unit_steps):
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
-    def epoch(
+    def _transposed_epoch(
         X,
         sample_weight,
         W,
@@ -261,6 +261,7 @@ def _make_transposed_kernel(gaps_between, unit_steps):
         levels,
         level_index,
         axis_offsets,
+        code,
         sigmas,
         rates,
         negligible,
@@ -275,7 +276,7 @@ def _make_transposed_kernel(gaps_between, unit_steps):
         dot = np.zeros(n_units, dtype=W.dtype)
         step_size = np.empty(levels.shape[0], dtype=W.dtype)
         zero = np.zeros(1, dtype=W.dtype)[0]
-        gaps, whole = gaps_between(levels)
+        gaps, whole = _gaps_between(levels, code)
         powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
         by_level = (levels, level_index, gaps, whole, powers, step_size)
         row_offsets, column_offsets = axis_offsets
@@ -298,7 +299,8 @@ def _make_transposed_kernel(gaps_between, unit_steps):
                 x_sq += x[f] * x[f]
             dist[step] = np.sqrt(max(np.float64(best_d) + x_sq, 0.0))
             s = sample_weight[order[step]]
-            unit_steps(a, best, s, sigmas[step], rates[step], negligible, by_level, by_axis)
+            sigma, rate = sigmas[step], rates[step]
+            _unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis)
             x_next = X[order[step + 1]] if step + 1 < n_steps else x
             for j in range(n_units):
                 w_sq[j] = zero
@@ -317,23 +319,6 @@ def _make_transposed_kernel(gaps_between, unit_steps):
             best, best_d = first_argmin(d)
         W[:] = WT.T
 
-    return epoch
-
-
-def _kernels(neighborhood_name):
-    if neighborhood_name not in _KERNELS:
-        gaps_between, fill = _make_step_sizes(
-            _neighborhood.NEIGHBORHOODS[neighborhood_name],
-            decreasing=neighborhood_name not in _neighborhood.SIGNED,
-            factor=_EXPONENTIAL_FACTORS.get(neighborhood_name),
-        )
-        unit_steps = _make_unit_steps(fill, separable=neighborhood_name == "gaussian")
-        _KERNELS[neighborhood_name] = {
-            "row_major": _make_row_major_kernel(gaps_between, unit_steps),
-            "transposed": _make_transposed_kernel(gaps_between, unit_steps),
-        }
-    return _KERNELS[neighborhood_name]
-
 
 _NO_AXES = np.zeros((0, 0), dtype=np.int64)
 
@@ -348,7 +333,8 @@ def compiled_online_epoch(neighborhood_name, layout=None):
     """
     if numba is None:
         return None
-    kernels = _kernels(neighborhood_name)
+    code = _CODES[neighborhood_name]
+    kernels = {"row_major": _row_major_epoch, "transposed": _transposed_epoch}
 
     def epoch(X, sample_weight, W, order, grid, sigmas, rates, negligible, dist):
         levels, level_index = grid.distance_levels()
@@ -357,7 +343,7 @@ def compiled_online_epoch(neighborhood_name, layout=None):
         axis_offsets = grid.axis_offsets() if rectangular else (_NO_AXES, _NO_AXES)
         small = X.shape[1] <= _TRANSPOSED_MAX_FEATURES[W.dtype]
         kernel = kernels[layout or ("transposed" if small else "row_major")]
-        args = (levels, level_index, axis_offsets, sigmas, rates, negligible, dist)
+        args = (levels, level_index, axis_offsets, code, sigmas, rates, negligible, dist)
         kernel(X, sample_weight, W, order, *args)
 
     return epoch

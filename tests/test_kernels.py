@@ -5,11 +5,11 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sklearn_som import SelfOrganizingMap, _bmu, _small_batch
+from sklearn_som import SelfOrganizingMap, _bmu, _online, _small_batch
 from sklearn_som._bmu import best_matching_units, distances
 from sklearn_som._grid import Grid
 from sklearn_som._init import pca_init, principal_axes
-from sklearn_som._neighborhood import NEIGHBORHOODS
+from sklearn_som._neighborhood import NEIGHBORHOODS, SIGNED
 from sklearn_som._online import compiled_online_epoch
 from sklearn_som._schedules import SCHEDULES, epoch_progress, sample_progress
 from sklearn_som._train import (
@@ -467,6 +467,12 @@ def test_compiled_online_epoch_picks_its_sweep_by_the_number_of_features(
     assert_array_equal(results[0][0], results[1][0])
     assert_array_equal(results[0][1], results[1][1])
     assert not np.array_equal(results[0][0], W)
+
+
+def test_compiled_online_kernels_know_every_neighborhood():
+    assert set(_online._CODES) == set(NEIGHBORHOODS)
+    signed = {name for name, code in _online._CODES.items() if code == _online.MEXICAN_HAT}
+    assert signed == SIGNED
 
 
 def test_online_fit_with_and_without_numba_agree(monkeypatch):
