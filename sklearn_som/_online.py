@@ -183,6 +183,18 @@ if numba is not None:
             for j in range(a.shape[0]):
                 a[j] = step_size[row[j]]
 
+    @numba.njit(inline="always")
+    def _step_buffers(W, levels, level_index, axis_offsets, code):
+        """The units' steps ``a`` and the scratch arrays of ``_unit_steps``, allocated once."""
+        gaps, whole = _gaps_between(levels, code)
+        powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
+        step_size = np.empty(levels.shape[0], dtype=W.dtype)
+        by_level = (levels, level_index, gaps, whole, powers, step_size)
+        row_offsets, column_offsets = axis_offsets
+        axis_power = np.empty(max(row_offsets.shape[0], column_offsets.shape[0]))
+        by_axis = (row_offsets, column_offsets, axis_power, np.empty(column_offsets.shape[0]))
+        return np.zeros(W.shape[0], dtype=W.dtype), by_level, by_axis
+
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
     def _row_major_epoch(
         X,
@@ -203,15 +215,8 @@ if numba is not None:
         if n_steps == 0:
             return
         w_sq = np.empty(n_units, dtype=W.dtype)
-        step_size = np.empty(levels.shape[0], dtype=W.dtype)
         zero = np.zeros(1, dtype=W.dtype)[0]
-        gaps, whole = _gaps_between(levels, code)
-        powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
-        by_level = (levels, level_index, gaps, whole, powers, step_size)
-        row_offsets, column_offsets = axis_offsets
-        axis_power = np.empty(max(row_offsets.shape[0], column_offsets.shape[0]))
-        by_axis = (row_offsets, column_offsets, axis_power, np.empty(column_offsets.shape[0]))
-        a = np.zeros(n_units, dtype=W.dtype)
+        a, by_level, by_axis = _step_buffers(W, levels, level_index, axis_offsets, code)
         # The first row's BMU; each later row's is found in the sweep that
         # applies the step before it (below).
         x = X[order[0]]
@@ -277,15 +282,8 @@ if numba is not None:
         WT = np.ascontiguousarray(W.T)
         w_sq = np.zeros(n_units, dtype=W.dtype)
         dot = np.zeros(n_units, dtype=W.dtype)
-        step_size = np.empty(levels.shape[0], dtype=W.dtype)
         zero = np.zeros(1, dtype=W.dtype)[0]
-        gaps, whole = _gaps_between(levels, code)
-        powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
-        by_level = (levels, level_index, gaps, whole, powers, step_size)
-        row_offsets, column_offsets = axis_offsets
-        axis_power = np.empty(max(row_offsets.shape[0], column_offsets.shape[0]))
-        by_axis = (row_offsets, column_offsets, axis_power, np.empty(column_offsets.shape[0]))
-        a = np.zeros(n_units, dtype=W.dtype)
+        a, by_level, by_axis = _step_buffers(W, levels, level_index, axis_offsets, code)
         x = X[order[0]]
         for f in range(n_features):
             for j in range(n_units):
