@@ -11,7 +11,15 @@ Two searches share that product:
 
 - training (:func:`batch_statistics`): the argmin of ``|w|^2 - 2 x.w``, fused
   with the per-unit sums of the batch map into one compiled pass over the
-  chunk (:func:`assign_and_sum`);
+  chunk (:func:`assign_and_sum`). With at most ``_BLOCKED_MAX_FEATURES``
+  features the product is made a block of rows at a time inside that pass,
+  and each block is searched while it is still in cache: the distance block
+  then costs more to write and read back than to compute. Measured on whole
+  10-epoch fits, A/B in one process (2-core AMD EPYC), the same maps to the
+  bit: RGB 3000x3 on 10x10 1.25x (float32) and 1.30x (float64) faster, on
+  30x30 1.07x and 1.39x, digits on 20x20 1.08x and 1.10x, 100,000 x 50 blobs
+  1.38x; on 784 features the blocks were slower (each product repacks
+  ``W``), so those keep the whole block;
 - ``predict``, ``labels_`` and the metrics (:func:`best_matching_units`): the
   argmin of the very distances ``transform`` returns, so ``predict(X)`` always
   equals ``transform(X).argmin(axis=1)``, ties and rounding included.
@@ -33,6 +41,12 @@ except ImportError:  # pragma: no cover - exercised only without numba
 # over the threads when there are enough of them.
 _CHUNK_ELEMENTS = 2**20
 _MIN_CHUNK_ROWS = 256
+
+# Training search on data with at most this many features goes through the
+# distance block a few rows at a time (see ``_assign_in_blocks``), each block
+# about ``_BLOCK_ELEMENTS`` numbers.
+_BLOCKED_MAX_FEATURES = 64
+_BLOCK_ELEMENTS = 2**14
 
 
 def auto_batch_size(n_samples, n_units):
@@ -157,6 +171,39 @@ if numba is not None:
                     S[best, f] += s * X[i, f]
                 n[best] += s
 
+    @numba.njit(cache=True, nogil=True)
+    def _assign_in_blocks(X, W2T, w_sq, x_sq, sample_weight, block_rows, bmu, dist, S, n):
+        # The training search and the per-unit sums with the distance block
+        # made ``block_rows`` rows at a time (``X[block] @ W2T``, BLAS) and used
+        # while it is still in cache: with few features, writing the whole
+        # chunk's block to memory and reading it back costs more than the
+        # product itself. W2T = -2 W.T, C-contiguous; d = |w|^2 - 2 x.w.
+        n_samples, n_features = X.shape
+        n_units = W2T.shape[1]
+        block = np.empty((block_rows, n_units), dtype=W2T.dtype)
+        d = np.empty(n_units, dtype=W2T.dtype)
+        for start in range(0, n_samples, block_rows):
+            stop = min(start + block_rows, n_samples)
+            products = block[: stop - start]
+            np.dot(X[start:stop], W2T, products)
+            for i in range(start, stop):
+                for j in range(n_units):
+                    d[j] = products[i - start, j] + w_sq[j]
+                best, best_d = first_argmin(d)
+                bmu[i] = best
+                dist[i] = np.sqrt(max(best_d + x_sq[i], 0.0))
+                s = sample_weight[i]
+                if s != 0:
+                    for f in range(n_features):
+                        S[best, f] += s * X[i, f]
+                    n[best] += s
+
+
+def _block_rows(n_units):
+    """Rows per block in ``_assign_in_blocks``: a power of two near ``_BLOCK_ELEMENTS`` values."""
+    rows = max(1, _BLOCK_ELEMENTS // max(n_units, 1))
+    return 1 << (rows.bit_length() - 1)
+
 
 def assign_and_sum(X_chunk, W, w_sq, sample_weight, W2=None, x_sq=None):
     """BMUs of a chunk (training search), their distances, per-unit sums and weights.
@@ -173,6 +220,13 @@ def assign_and_sum(X_chunk, W, w_sq, sample_weight, W2=None, x_sq=None):
     if numba is None or sparse.issparse(X_chunk):
         XW = np.asarray(X_chunk @ W.T)
         bmu, dist = _assign_and_sum_numpy(XW, w_sq, x_sq, X_chunk, sample_weight, S, n)
+    elif X_chunk.shape[1] <= _BLOCKED_MAX_FEATURES:
+        W2T = np.ascontiguousarray((W * -2.0 if W2 is None else W2).T)
+        bmu = np.empty(X_chunk.shape[0], dtype=np.int64)
+        dist = np.empty(X_chunk.shape[0], dtype=W.dtype)
+        X_chunk = np.ascontiguousarray(X_chunk)
+        block_rows = _block_rows(W.shape[0])
+        _assign_in_blocks(X_chunk, W2T, w_sq, x_sq, sample_weight, block_rows, bmu, dist, S, n)
     else:
         # numpy's SIMD argmin, then one compiled pass over the rows for the rest.
         d = X_chunk @ (W * -2.0 if W2 is None else W2).T

@@ -125,6 +125,43 @@ def test_compiled_bmu_search_picks_what_argmin_of_transform_picks_ties_included(
         assert_array_equal(ours, fallback)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_training_search_in_blocks_equals_the_whole_block(dtype, monkeypatch):
+    # Few features: the training search makes its distance block a few rows
+    # at a time. Blocks of 4 rows split the chunks unevenly; integer data
+    # make ties, which the first unit must win as in numpy's argmin.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 4, size=(203, 3)).astype(dtype)
+    W = rng.randint(0, 4, size=(10, 3)).astype(dtype)
+    W[7] = W[1]
+    weights = rng.choice([0.0, 0.5, 1.0, 2.0], size=203).astype(dtype)
+    monkeypatch.setattr(_bmu, "_BLOCK_ELEMENTS", 40)
+    assert _bmu._block_rows(W.shape[0]) == 4
+    # The search of the unblocked path: numpy's argmin over the whole block.
+    d = X @ (W * -2.0).T + (W * W).sum(axis=1)
+    expected = d.argmin(axis=1)
+    for batch_size in [7, 64, 203]:
+        bmu, dist, S, n = batch_statistics(X, weights, W, batch_size)
+        assert_array_equal(bmu, expected)
+        assert dist.dtype == dtype
+        assert_allclose(dist, np.sqrt(((X - W[expected]) ** 2).sum(axis=1)), rtol=1e-6)
+        assert_allclose(S, np.stack([weights[bmu == j] @ X[bmu == j] for j in range(10)]))
+        assert_allclose(n, np.bincount(bmu, weights=weights, minlength=10))
+    assert n[7] == 0  # unit 7 ties with unit 1 everywhere and never wins
+    # Many features keep the whole block, with the same results.
+    monkeypatch.setattr(_bmu, "_BLOCKED_MAX_FEATURES", 0)
+    for ours, whole in zip((bmu, dist, S, n), batch_statistics(X, weights, W, 203), strict=True):
+        assert_array_equal(ours, whole)
+
+
+def test_block_rows_are_a_power_of_two_of_about_the_block_size():
+    assert _bmu._block_rows(100) == 128  # 2**14 / 100 = 163.8
+    assert _bmu._block_rows(400) == 32
+    assert _bmu._block_rows(2**15) == 1
+
+
 def test_bmu_search_keeps_float32():
     rng = np.random.RandomState(0)
     X, W = rng.rand(20, 3).astype(np.float32), rng.rand(4, 3).astype(np.float32)
