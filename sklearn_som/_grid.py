@@ -84,6 +84,30 @@ class Grid:
             self.n_columns, self.periodic
         )
 
+    def hexagonal_offsets(self):
+        """How many rows and how many half columns apart the units of a hexagonal grid are.
+
+        Returns ``(rows, half_columns)``, integer arrays of shapes
+        ``(n_rows, n_rows)`` and ``(2, 2, n_columns, n_columns)``: units ``j``
+        and ``k`` in rows ``r, s`` and columns ``c, d`` are ``rows[r, s]``
+        rows and ``half_columns[r % 2, s % 2, c, d]`` half units apart, the
+        shorter way round when periodic, and their squared distance is
+        ``(half_columns**2 + 3 * rows**2) / 4`` (so the Gaussian splits into
+        a row factor and a column factor, as on a rectangular grid). A
+        periodic grid with an odd number of rows is closed with a shift of
+        one half, which couples the two axes: it raises ``ValueError``.
+        """
+        if self.topology != "hexagonal":
+            raise ValueError("only a hexagonal grid's distances split into rows and half columns")
+        if self.periodic and self.n_rows % 2:
+            raise ValueError(
+                "a periodic hexagonal grid with an odd number of rows is closed with a shift "
+                "of one half, so its distances do not split into rows and columns"
+            )
+        return _axis_offsets(self.n_rows, self.periodic), _half_column_offsets(
+            self.n_columns, self.periodic
+        )
+
     def adjacency(self):
         """Sparse boolean matrix of grid neighbours (units at distance exactly 1)."""
         return _adjacency(self)
@@ -161,6 +185,18 @@ def _axis_offsets(length, periodic):
     offsets = np.abs(np.arange(length, dtype=np.int64)[:, None] - np.arange(length)[None, :])
     if periodic:
         offsets = np.minimum(offsets, length - offsets)
+    offsets.flags.writeable = False
+    return offsets
+
+
+@lru_cache(maxsize=16)
+def _half_column_offsets(n_columns, periodic):
+    # x2[p, c]: the half-unit position of column c in a row of parity p.
+    x2 = 2 * np.arange(n_columns, dtype=np.int64)[None, :] + np.arange(2)[:, None]
+    dx2 = x2[None, :, None, :] - x2[:, None, :, None]  # [p, q, c, d] = x2[q, d] - x2[p, c]
+    if periodic:
+        dx2 = np.mod(dx2 + n_columns, 2 * n_columns) - n_columns
+    offsets = np.abs(dx2)
     offsets.flags.writeable = False
     return offsets
 

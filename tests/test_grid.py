@@ -116,3 +116,32 @@ def test_axis_distances_add_up_to_the_grid_distances(periodic):
         Grid(3, 3, "hexagonal").axis_squared_distances()
     with pytest.raises(ValueError, match="rectangular"):
         Grid(3, 3, "hexagonal").axis_offsets()
+
+
+@pytest.mark.parametrize(
+    "grid",
+    [
+        Grid(5, 6, "hexagonal"),
+        Grid(4, 7, "hexagonal", periodic=True),
+        Grid(6, 2, "hexagonal", periodic=True),
+        Grid(1, 5, "hexagonal"),
+    ],
+    ids=str,
+)
+def test_hexagonal_offsets_rebuild_the_grid_distances(grid):
+    rows, half_columns = grid.hexagonal_offsets()
+    assert rows.dtype.kind == "i" and half_columns.dtype.kind == "i"
+    assert half_columns.shape == (2, 2, grid.n_columns, grid.n_columns)
+    r, c = np.divmod(np.arange(grid.n_units), grid.n_columns)
+    parity = r % 2
+    half = half_columns[parity[:, None], parity[None, :], c[:, None], c[None, :]]
+    assert_array_equal((half**2 + 3 * rows[r][:, r] ** 2) / 4, grid.squared_distances())
+    assert not rows.flags.writeable and not half_columns.flags.writeable
+
+
+def test_hexagonal_offsets_refuse_grids_that_do_not_split():
+    # A periodic hexagonal grid with an odd number of rows closes with a half shift.
+    with pytest.raises(ValueError, match="odd number of rows"):
+        Grid(5, 4, "hexagonal", periodic=True).hexagonal_offsets()
+    with pytest.raises(ValueError, match="hexagonal"):
+        Grid(3, 3).hexagonal_offsets()

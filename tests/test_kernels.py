@@ -433,7 +433,13 @@ def _reference_epoch_with_margin(X, weights, W, order, grid, neighborhood, sigma
 @pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
 @pytest.mark.parametrize(
     "grid",
-    [Grid(5, 6), Grid(6, 5, periodic=True), Grid(4, 5, "hexagonal", periodic=True)],
+    [
+        Grid(5, 6),
+        Grid(6, 5, periodic=True),
+        Grid(5, 6, "hexagonal"),
+        Grid(4, 5, "hexagonal", periodic=True),
+        Grid(5, 4, "hexagonal", periodic=True),  # odd rows: no separable Gaussian
+    ],
     ids=str,
 )
 @pytest.mark.parametrize("layout", ["row_major", "transposed"])
@@ -473,6 +479,14 @@ def test_compiled_online_kernel_equals_the_reference(dtype, neighborhood, grid, 
     assert W_compiled.dtype == dtype
     assert_allclose(W_compiled, W_reference, rtol=tolerance, atol=tolerance)
     assert_allclose(dist_compiled, dist_reference, rtol=tolerance, atol=tolerance)
+
+
+def test_online_kernel_splits_the_gaussian_where_the_grid_does():
+    for grid in [Grid(5, 6), Grid(6, 5, periodic=True)]:
+        assert_array_equal(_online._separable_offsets(grid)[1], grid.axis_offsets()[1])
+    for grid in [Grid(5, 6, "hexagonal"), Grid(4, 5, "hexagonal", periodic=True)]:
+        assert_array_equal(_online._separable_offsets(grid)[1], grid.hexagonal_offsets()[1])
+    assert _online._separable_offsets(Grid(5, 4, "hexagonal", periodic=True))[0].size == 0
 
 
 @pytest.mark.parametrize(
