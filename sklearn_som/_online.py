@@ -185,54 +185,31 @@ if numba is not None:
             return _rectangular_step_buffers
         return _hexagonal_step_buffers
 
-    def _rectangular_unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis):
-        levels, level_index, gaps, whole, powers, step_size = by_level
-        row_offsets, column_offsets, axis_power, column_factor = by_axis
-        n_columns = column_offsets.shape[0]
-        if code == GAUSSIAN and s == 1 and n_columns > 0:
-            # h = q**(dr**2) * q**(dc**2) with q = exp(-1 / (2 sigma**2));
-            # axis_power[k] = q**(k*k), with q**((k+1)**2) = q**(k*k) * q**(2k+1),
-            # until rate * q**(k*k) is negligible: every unit that far apart
-            # along one axis has a negligible step, whatever the other axis.
-            q = np.exp(-0.5 / (sigma * sigma))
-            q_squared = q * q
-            value, odd = 1.0, q
-            n = axis_power.shape[0]
-            k = 0
-            while k < n and rate * value >= negligible:
-                axis_power[k] = value
-                value *= odd
-                odd *= q_squared
-                k += 1
-            axis_power[k:] = 0.0
-            columns = column_offsets[best % n_columns]
-            for c in range(n_columns):
-                column_factor[c] = axis_power[columns[c]]
-            rows = row_offsets[best // n_columns]
-            for r in range(row_offsets.shape[0]):
-                row_rate = rate * axis_power[rows[r]]
-                for c in range(n_columns):
-                    value = row_rate * column_factor[c]
-                    a[r * n_columns + c] = value if value >= negligible else 0.0
-        else:
-            _fill(step_size, levels, gaps, whole, powers, code, sigma, rate, s, negligible)
-            row = level_index[best]
-            for j in range(a.shape[0]):
-                a[j] = step_size[row[j]]
-
-    def _rectangular_step_buffers(W, levels, level_index, axis_offsets, code):
+    @numba.njit(inline="always")
+    def _level_buffers(W, levels, level_index, code):
+        """The grid's levels and ``_fill``'s scratch arrays."""
         gaps, whole = _gaps_between(levels, code)
         powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
         step_size = np.empty(levels.shape[0], dtype=W.dtype)
-        by_level = (levels, level_index, gaps, whole, powers, step_size)
-        row_offsets, column_offsets = axis_offsets
-        axis_power = np.empty(max(row_offsets.shape[0], column_offsets.shape[0]))
-        by_axis = (row_offsets, column_offsets, axis_power, np.empty(column_offsets.shape[0]))
-        return np.zeros(W.shape[0], dtype=W.dtype), by_level, by_axis
+        return levels, level_index, gaps, whole, powers, step_size
+
+    @numba.njit(inline="always")
+    def _level_steps(a, best, s, code, sigma, rate, negligible, by_level):
+        """Every unit's step read from its grid level's (``_fill``)."""
+        levels, level_index, gaps, whole, powers, step_size = by_level
+        _fill(step_size, levels, gaps, whole, powers, code, sigma, rate, s, negligible)
+        row = level_index[best]
+        for j in range(a.shape[0]):
+            a[j] = step_size[row[j]]
 
     @numba.njit(inline="always")
     def _running_squares(power, q, scale, negligible):
-        """``power[k] = q**(k*k)`` while ``scale * power[k]`` is not negligible, 0 after."""
+        """``power[k] = q**(k*k)`` while ``scale * power[k]`` is not negligible, 0 after.
+
+        ``q**((k+1)**2) = q**(k*k) * q**(2k+1)``, one multiplication per
+        offset. Past the cut, every unit that far apart along this axis has
+        a negligible step, whatever the other axis.
+        """
         q_squared = q * q
         value, odd = 1.0, q
         n = power.shape[0]
@@ -244,8 +221,32 @@ if numba is not None:
             k += 1
         power[k:] = 0.0
 
+    def _rectangular_unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis):
+        row_offsets, column_offsets, axis_power, column_factor = by_axis
+        n_columns = column_offsets.shape[0]
+        if code == GAUSSIAN and s == 1 and n_columns > 0:
+            # h = q**(dr**2) * q**(dc**2) with q = exp(-1 / (2 sigma**2)).
+            _running_squares(axis_power, np.exp(-0.5 / (sigma * sigma)), rate, negligible)
+            columns = column_offsets[best % n_columns]
+            for c in range(n_columns):
+                column_factor[c] = axis_power[columns[c]]
+            rows = row_offsets[best // n_columns]
+            for r in range(row_offsets.shape[0]):
+                row_rate = rate * axis_power[rows[r]]
+                for c in range(n_columns):
+                    value = row_rate * column_factor[c]
+                    a[r * n_columns + c] = value if value >= negligible else 0.0
+        else:
+            _level_steps(a, best, s, code, sigma, rate, negligible, by_level)
+
+    def _rectangular_step_buffers(W, levels, level_index, axis_offsets, code):
+        by_level = _level_buffers(W, levels, level_index, code)
+        row_offsets, column_offsets = axis_offsets
+        axis_power = np.empty(max(row_offsets.shape[0], column_offsets.shape[0]))
+        by_axis = (row_offsets, column_offsets, axis_power, np.empty(column_offsets.shape[0]))
+        return np.zeros(W.shape[0], dtype=W.dtype), by_level, by_axis
+
     def _hexagonal_unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis):
-        levels, level_index, gaps, whole, powers, step_size = by_level
         row_offsets, half_columns, row_power, half_power, column_factor = by_axis
         if code == GAUSSIAN and s == 1:
             # d2 = (dx2**2 + 3 dy**2) / 4 with dx2 in half units, so
@@ -268,16 +269,10 @@ if numba is not None:
                     value = row_rate * factor[c]
                     a[r * n_columns + c] = value if value >= negligible else 0.0
         else:
-            _fill(step_size, levels, gaps, whole, powers, code, sigma, rate, s, negligible)
-            row = level_index[best]
-            for j in range(a.shape[0]):
-                a[j] = step_size[row[j]]
+            _level_steps(a, best, s, code, sigma, rate, negligible, by_level)
 
     def _hexagonal_step_buffers(W, levels, level_index, axis_offsets, code):
-        gaps, whole = _gaps_between(levels, code)
-        powers = np.empty(gaps.max() + 1 if whole and gaps.shape[0] > 0 else 1)
-        step_size = np.empty(levels.shape[0], dtype=W.dtype)
-        by_level = (levels, level_index, gaps, whole, powers, step_size)
+        by_level = _level_buffers(W, levels, level_index, code)
         row_offsets, half_columns = axis_offsets
         n_columns = half_columns.shape[3]
         row_power = np.empty(row_offsets.shape[0])
