@@ -221,6 +221,21 @@ if numba is not None:
             k += 1
         power[k:] = 0.0
 
+    @numba.njit(inline="always")
+    def _product_steps(a, rate, row_power, rows, column_factor, negligible):
+        """``a[r, c] = rate * row_power[rows[r]] * column_factor[r % k, c]``, 0 where negligible.
+
+        ``k`` is the number of column factor sets: 1 on a rectangular grid,
+        2 on a hexagonal one (by row parity).
+        """
+        n_sets, n_columns = column_factor.shape
+        for r in range(rows.shape[0]):
+            row_rate = rate * row_power[rows[r]]
+            factor = column_factor[r % n_sets]
+            for c in range(n_columns):
+                value = row_rate * factor[c]
+                a[r * n_columns + c] = value if value >= negligible else 0.0
+
     def _rectangular_unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis):
         row_offsets, column_offsets, axis_power, column_factor = by_axis
         n_columns = column_offsets.shape[0]
@@ -229,13 +244,10 @@ if numba is not None:
             _running_squares(axis_power, np.exp(-0.5 / (sigma * sigma)), rate, negligible)
             columns = column_offsets[best % n_columns]
             for c in range(n_columns):
-                column_factor[c] = axis_power[columns[c]]
-            rows = row_offsets[best // n_columns]
-            for r in range(row_offsets.shape[0]):
-                row_rate = rate * axis_power[rows[r]]
-                for c in range(n_columns):
-                    value = row_rate * column_factor[c]
-                    a[r * n_columns + c] = value if value >= negligible else 0.0
+                column_factor[0, c] = axis_power[columns[c]]
+            _product_steps(
+                a, rate, axis_power, row_offsets[best // n_columns], column_factor, negligible
+            )
         else:
             _level_steps(a, best, s, code, sigma, rate, negligible, by_level)
 
@@ -243,7 +255,7 @@ if numba is not None:
         by_level = _level_buffers(W, levels, level_index, code)
         row_offsets, column_offsets = axis_offsets
         axis_power = np.empty(max(row_offsets.shape[0], column_offsets.shape[0]))
-        by_axis = (row_offsets, column_offsets, axis_power, np.empty(column_offsets.shape[0]))
+        by_axis = (row_offsets, column_offsets, axis_power, np.empty((1, column_offsets.shape[0])))
         return np.zeros(W.shape[0], dtype=W.dtype), by_level, by_axis
 
     def _hexagonal_unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis):
@@ -261,13 +273,7 @@ if numba is not None:
                 halves = half_columns[best_row % 2, parity, best_column]
                 for c in range(n_columns):
                     column_factor[parity, c] = half_power[halves[c]]
-            rows = row_offsets[best_row]
-            for r in range(row_offsets.shape[0]):
-                row_rate = rate * row_power[rows[r]]
-                factor = column_factor[r % 2]
-                for c in range(n_columns):
-                    value = row_rate * factor[c]
-                    a[r * n_columns + c] = value if value >= negligible else 0.0
+            _product_steps(a, rate, row_power, row_offsets[best_row], column_factor, negligible)
         else:
             _level_steps(a, best, s, code, sigma, rate, negligible, by_level)
 
