@@ -48,22 +48,39 @@ NEIGHBORHOODS = {
 SIGNED = {"mexican_hat"}
 
 
+def is_separable(grid, name):
+    """Whether ``H`` is the Kronecker product of one matrix per grid axis.
+
+    True for the Gaussian on a rectangular grid:
+    ``exp(-(dr**2 + dc**2) / (2 sigma**2)) = g(dr) g(dc)``, and wrap-around
+    acts on each axis alone.
+    """
+    return name == "gaussian" and grid.topology == "rectangular"
+
+
+def axis_neighborhoods(grid, sigmas, dtype):
+    """The Gaussian along rows and along columns, ``(len(sigmas), n, n)`` each, for each sigma."""
+    sigmas = np.asarray(sigmas, dtype=np.float64)[:, None, None]
+    return tuple(
+        np.ascontiguousarray(gaussian(d2[None], sigmas), dtype=dtype)
+        for d2 in grid.axis_squared_distances()
+    )
+
+
 def apply_neighborhood(grid, name, sigma, M, absolute=False):
     """``H @ M`` for the neighbourhood matrix ``H[j, k] = h(d2(j, k), sigma)``.
 
     ``M`` has shape ``(n_units, k)``; ``absolute=True`` uses ``|H|``. On a
-    rectangular grid the Gaussian is separable,
-    ``exp(-(dr**2 + dc**2) / (2 sigma**2)) = g(dr) g(dc)`` (wrap-around acts on
-    each axis alone), so the product is taken along columns and then along
-    rows: ``O(n_units * (n_rows + n_columns) * k)`` instead of
-    ``O(n_units**2 * k)``, with no ``n_units x n_units`` matrix. Elsewhere ``H``
+    rectangular grid the Gaussian is separable (:func:`is_separable`), so the
+    product is taken along columns and then along rows:
+    ``O(n_units * (n_rows + n_columns) * k)`` instead of ``O(n_units**2 * k)``,
+    with no ``n_units x n_units`` matrix. Elsewhere ``H``
     is built from the grid's distinct distances (one evaluation per level).
     """
-    if name == "gaussian" and grid.topology == "rectangular":
-        d2_rows, d2_columns = grid.axis_squared_distances()
-        g_rows, g_columns = gaussian(d2_rows, sigma), gaussian(d2_columns, sigma)
-        T = np.matmul(g_columns.astype(M.dtype), M.reshape(grid.n_rows, grid.n_columns, -1))
-        T = g_rows.astype(M.dtype) @ T.reshape(grid.n_rows, -1)
+    if is_separable(grid, name):
+        g_rows, g_columns = (g[0] for g in axis_neighborhoods(grid, [sigma], M.dtype))
+        T = np.matmul(g_columns, M.reshape(grid.n_rows, grid.n_columns, -1))
+        T = g_rows @ T.reshape(grid.n_rows, -1)
         return T.reshape(M.shape)
     levels, level_index = grid.distance_levels()
     values = NEIGHBORHOODS[name](levels, sigma)

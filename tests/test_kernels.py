@@ -556,7 +556,11 @@ def test_pca_init_of_one_dimensional_data_on_a_square_grid_has_distinct_units():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
-@pytest.mark.parametrize("grid", [Grid(5, 6), Grid(4, 5, "hexagonal", periodic=True)], ids=str)
+@pytest.mark.parametrize(
+    "grid",
+    [Grid(5, 6), Grid(4, 5, periodic=True), Grid(4, 5, "hexagonal", periodic=True)],
+    ids=str,
+)
 def test_compiled_batch_epoch_equals_the_reference(dtype, neighborhood, grid):
     if _small_batch.numba is None:
         pytest.skip("numba is not installed")
