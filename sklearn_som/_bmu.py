@@ -29,7 +29,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.extmath import row_norms
 
-from ._parallel import map_chunks, n_threads, single_threaded_blas
+from ._parallel import blas_limit, map_chunks, n_threads
 
 try:
     import numba
@@ -74,6 +74,12 @@ def safe_scale(X):
     if info.minexp // 4 <= exponent <= info.maxexp // 4:
         return 1.0
     return 2.0**exponent
+
+
+def chunk_product_size(chunks, W):
+    """Multiply-adds of one chunk's ``X @ W.T``, the largest product per chunk."""
+    rows = chunks[0].stop - chunks[0].start if chunks else 0
+    return rows * W.shape[0] * W.shape[1]
 
 
 def chunk_slices(n_samples, batch_size):
@@ -337,8 +343,9 @@ def best_matching_units(X, W, batch_size, *, second=False, x_sq=None):
     def work(chunk):
         return _exact_chunk(X[chunk], W, w_sq, second, None if x_sq is None else x_sq[chunk])
 
-    with single_threaded_blas():
-        parts = list(map_chunks(work, chunk_slices(X.shape[0], batch_size)))
+    chunks = chunk_slices(X.shape[0], batch_size)
+    with blas_limit(len(chunks), chunk_product_size(chunks, W)):
+        parts = list(map_chunks(work, chunks))
     bmu = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, dtype=np.int64)
     dist = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, dtype=W.dtype)
     if second:
@@ -362,8 +369,9 @@ def batch_statistics(X, sample_weight, W, batch_size, x_sq=None):
     def work(chunk):
         return assign_and_sum(X[chunk], W, w_sq, sample_weight[chunk], W2, x_sq[chunk])
 
-    with single_threaded_blas():
-        for b, d, S_chunk, n_chunk in map_chunks(work, chunk_slices(X.shape[0], batch_size)):
+    chunks = chunk_slices(X.shape[0], batch_size)
+    with blas_limit(len(chunks), chunk_product_size(chunks, W)):
+        for b, d, S_chunk, n_chunk in map_chunks(work, chunks):
             bmu.append(b)
             dist.append(d)
             S += S_chunk

@@ -27,7 +27,7 @@ from scipy import linalg, sparse
 from sklearn.utils.sparsefuncs import min_max_axis
 
 from ._bmu import chunk_slices
-from ._parallel import map_chunks, single_threaded_blas
+from ._parallel import blas_limit, map_chunks
 
 _EXACT_FEATURES = 128
 _OVERSAMPLING = 8
@@ -107,7 +107,8 @@ def _covariance_times(X, sample_weight, mean, V=None, rows=None):
     width = X.shape[1] if V is None else V.shape[1]
     out = np.zeros((X.shape[1], width), dtype=np.float64)
     chunks = chunk_slices(weights.shape[0], _chunk_rows(X.shape[1]))
-    with single_threaded_blas():
+    product_size = min(_chunk_rows(X.shape[1]), X.shape[0]) * X.shape[1] * width
+    with blas_limit(len(chunks), product_size):
         for part in map_chunks(product, chunks):
             out += part  # in chunk order: the sum does not depend on thread timing
     return out / sample_weight.sum()

@@ -21,12 +21,19 @@ from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _small_batch, _train
-from ._bmu import auto_batch_size, best_matching_units, chunk_slices, distances, safe_scale
+from ._bmu import (
+    auto_batch_size,
+    best_matching_units,
+    chunk_product_size,
+    chunk_slices,
+    distances,
+    safe_scale,
+)
 from ._grid import Grid
 from ._init import initial_prototypes
 from ._neighborhood import NEIGHBORHOODS
 from ._online import compiled_online_epoch
-from ._parallel import map_chunks, single_threaded_blas
+from ._parallel import blas_limit, map_chunks
 from ._schedules import SCHEDULES, epoch_progress, sample_progress
 
 # The online rule runs whole epochs back to back in one kernel call, up to
@@ -392,15 +399,18 @@ class SelfOrganizingMap(
         self : object
             The fitted map.
         """
-        with _all_or_nothing(self), single_threaded_blas():
+        with _all_or_nothing(self):
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=True)
-            X, W = self._start(X, sample_weight)
             batch_size = self._batch_size_for(X.shape[0])
-            x_sq = row_norms(X, squared=True)  # fixed for the whole fit
-            W, errors = self._train_epochs(X, sample_weight, W, 0, self.max_iter, batch_size, x_sq)
-            self.n_iter_ = self.max_iter
-            self.quantization_errors_ = errors
-            self._set_fitted_state(W, X, sample_weight, batch_size, x_sq)
+            with self._blas_limit(X, batch_size):
+                X, W = self._start(X, sample_weight)
+                x_sq = row_norms(X, squared=True)  # fixed for the whole fit
+                W, errors = self._train_epochs(
+                    X, sample_weight, W, 0, self.max_iter, batch_size, x_sq
+                )
+                self.n_iter_ = self.max_iter
+                self.quantization_errors_ = errors
+                self._set_fitted_state(W, X, sample_weight, batch_size, x_sq)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -428,27 +438,36 @@ class SelfOrganizingMap(
             The updated map.
         """
         first_call = not hasattr(self, "cluster_centers_")
-        with _all_or_nothing(self), single_threaded_blas():
+        with _all_or_nothing(self):
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=first_call)
             batch_size = self._batch_size_for(X.shape[0])
-            if first_call:
-                X, W = self._start(X, sample_weight)
-                self.n_iter_ = 0
-                self.quantization_errors_ = np.empty(0)
-            else:
-                if self._grid != self._make_grid():
-                    raise ValueError(
-                        "The grid parameters changed since the map was fitted "
-                        f"({self._grid} became {self._make_grid()}); call fit to start anew."
-                    )
-                X = self._rescale(X)
-                W = (self.cluster_centers_ / self._scale).astype(X.dtype)
-            x_sq = row_norms(X, squared=True)
-            W, errors = self._train_epochs(X, sample_weight, W, self.n_iter_, 1, batch_size, x_sq)
-            self.n_iter_ += 1
-            self.quantization_errors_ = np.append(self.quantization_errors_, errors)
-            self._set_fitted_state(W, X, sample_weight, batch_size, x_sq)
+            with self._blas_limit(X, batch_size):
+                if first_call:
+                    X, W = self._start(X, sample_weight)
+                    self.n_iter_ = 0
+                    self.quantization_errors_ = np.empty(0)
+                else:
+                    X, W = self._resume(X)
+                x_sq = row_norms(X, squared=True)
+                W, errors = self._train_epochs(
+                    X, sample_weight, W, self.n_iter_, 1, batch_size, x_sq
+                )
+                self.n_iter_ += 1
+                self.quantization_errors_ = np.append(self.quantization_errors_, errors)
+                self._set_fitted_state(W, X, sample_weight, batch_size, x_sq)
         return self
+
+    def _blas_limit(self, X, batch_size):
+        """BLAS on one thread for the whole of a fit (see :mod:`sklearn_som._parallel`).
+
+        Taken once per fit rather than once per epoch, unless the data are
+        one chunk and every product small: the BMU search's ``X @ W.T``, the
+        neighbourhood's ``H @ [S n]``.
+        """
+        n_units = self.n_rows * self.n_columns
+        rows = min(X.shape[0], batch_size)
+        product_size = max(rows, n_units) * n_units * (X.shape[1] + 1)
+        return blas_limit(len(chunk_slices(X.shape[0], batch_size)), product_size)
 
     def _start(self, X, sample_weight):
         """Set up what training continues from; returns rescaled ``X`` and initial prototypes.
@@ -464,6 +483,15 @@ class SelfOrganizingMap(
         if not isinstance(init, str):
             init = init / self._scale
         return X, initial_prototypes(init, X, sample_weight, self._grid, self._random_state)
+
+    def _resume(self, X):
+        """Rescaled ``X`` and the fitted prototypes, for ``partial_fit`` to continue from."""
+        if self._grid != self._make_grid():
+            raise ValueError(
+                "The grid parameters changed since the map was fitted "
+                f"({self._grid} became {self._make_grid()}); call fit to start anew."
+            )
+        return self._rescale(X), (self.cluster_centers_ / self._scale).astype(X.dtype)
 
     def _random_state(self):
         """The fit's random generator, made from ``random_state`` on first use.
@@ -590,7 +618,7 @@ class SelfOrganizingMap(
         X_scaled, W = self._rescale(X), self._prototypes_for(X)
         w_sq = row_norms(W, squared=True)
         chunks = chunk_slices(X.shape[0], self._batch_size_for(X.shape[0]))
-        with single_threaded_blas():
+        with blas_limit(len(chunks), chunk_product_size(chunks, W)):
             parts = list(map_chunks(lambda chunk: distances(X_scaled[chunk], W, w_sq), chunks))
         if not parts:
             return np.empty((0, W.shape[0]), dtype=X.dtype)

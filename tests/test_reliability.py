@@ -340,3 +340,39 @@ def test_prediction_from_several_threads_matches_serial(iris):
         assert score == som.score(X)
     # The BLAS thread limit the predictions set is undone once they are all done.
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == blas_before
+
+
+@pytest.mark.parametrize(
+    "n_samples, n_features, expect_limit",
+    [
+        (150, 4, False),  # iris-sized: one chunk of products OpenBLAS never threads
+        (200, 64, True),  # one chunk, but products large enough to be threaded
+        (3000, 3, True),  # several chunks on the thread pool
+    ],
+)
+def test_blas_is_limited_while_a_fit_could_use_more_than_one_thread(
+    monkeypatch, n_samples, n_features, expect_limit
+):
+    from threadpoolctl import threadpool_info
+
+    import sklearn_som._som as som_module
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    if max(before, default=1) < 2:
+        pytest.skip("BLAS runs on one thread here: no limit to observe")
+    seen = []
+    original = som_module.best_matching_units
+
+    def spy(*args, **kwargs):  # the final pass of every fit
+        seen.append(blas_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(som_module, "best_matching_units", spy)
+    X = np.random.RandomState(0).rand(n_samples, n_features)
+    SelfOrganizingMap(10, 10, max_iter=2, random_state=0).fit(X)
+    expected = [1] * len(before) if expect_limit else before
+    assert seen == [expected]
+    assert blas_threads() == before
