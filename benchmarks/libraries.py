@@ -152,6 +152,14 @@ LIBRARIES = {
     "susi": susi,
 }
 
+# A library's name with this suffix (``"numbasom marginal"``) times the cost of
+# the case's epochs once more, without the per-fit costs: a fit of twice the
+# epochs minus a fit of them (see worker.py). The online rule's per-sample
+# comparison takes it beside the whole fit, on the cases where per-fit costs
+# are a visible share of the fit.
+MARGINAL = " marginal"
+MARGINAL_LIBRARIES = ["sklearn_som online", "numbasom"]
+
 # Libraries that cannot finish a case in reasonable time here, and why.
 TOO_SLOW = {
     ("minisom", "mnist_sized"): "more than 300 s for one epoch (SPEC)",

@@ -12,7 +12,7 @@ Small work -- one chunk whose BLAS products each have at most
 ``_UNTHREADED_PRODUCT`` multiply-adds, which OpenBLAS never splits over
 threads -- leaves BLAS as it is: setting and restoring the limit costs
 13-25 us (threadpoolctl, for numpy's and scipy's OpenBLAS and OpenMP), and a
-fit on iris 10x10 took 571 against 641 us without it (medians of 5 processes
+fit on iris 10x10 took 582 against 628 us without it (medians of 3 processes
 each). Larger one-chunk work keeps the limit: 200 x 64 rows on a 10x10 map
 fitted in 11.7 ms without it against 1.85 ms with it, OpenBLAS waking its
 threads for every small product.
