@@ -154,8 +154,9 @@ class SelfOrganizingMap(
     batch_size : int, default=None
         Rows per chunk of the BMU search and the batch update; bounds memory
         to about ``batch_size * n_units`` numbers. It does not change the
-        result beyond floating-point rounding. ``None`` chooses chunks of
-        about ``2**20 / n_units`` rows.
+        result beyond floating-point rounding. ``None`` chooses equal chunks
+        of at most about ``2**20 / n_units`` rows, as many as a multiple of
+        the number of threads.
 
     init : {"pca", "random", "sample"} or array-like of shape \
             (n_rows * n_columns, n_features), default="pca"

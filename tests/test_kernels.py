@@ -79,6 +79,25 @@ def test_estimator_schedule_first_and_last_values():
 # ---------------------------------------------------------------- BMU search
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(
+    "n_samples, n_units", [(150, 100), (3000, 900), (100_000, 400), (70_000, 400), (600, 100)]
+)
+def test_automatic_chunks_are_equal_bounded_and_shared_by_the_threads(
+    monkeypatch, threads, n_samples, n_units
+):
+    monkeypatch.setattr(_bmu, "n_threads", lambda: threads)
+    rows = _bmu.auto_batch_size(n_samples, n_units)
+    chunks = _bmu.chunk_slices(n_samples, rows)
+    sizes = [chunk.stop - chunk.start for chunk in chunks]
+    assert rows * n_units <= _bmu._CHUNK_ELEMENTS  # the memory bound
+    if n_samples >= threads * _bmu._MIN_CHUNK_ROWS:
+        assert len(chunks) % threads == 0  # every thread gets as many chunks...
+        assert max(sizes) - min(sizes) <= len(chunks)  # ... of (nearly) equal size
+    else:  # small data: chunks of at least _MIN_CHUNK_ROWS rows, or one chunk
+        assert rows == min(n_samples, _bmu._MIN_CHUNK_ROWS) or len(chunks) == 1
+
+
 def test_bmu_search_matches_brute_force_in_any_chunking():
     rng = np.random.RandomState(0)
     X, W = rng.rand(103, 5), rng.rand(12, 5)
