@@ -19,8 +19,9 @@ ending at sigma 0.7 (once the radius falls below 1 only the BMU moves, as
 with numbasom's shrinking radius at its end). A library that takes no seed
 (numbasom) gives a different map in every run, so at each number of epochs
 its quality is, like the reference's, the median QE and median TE of
-``--reference-runs`` fresh runs: with one draw per rung it reached its own
-10-epoch reference at 5 epochs on RGB 10x10 in one run and at 8 in another.
+``--reference-runs`` fresh runs rather than one draw (with one draw per rung
+it reached its own 10-epoch reference on RGB 10x10 at 8 epochs in one run and
+at 5 in the next).
 """
 
 import argparse
