@@ -4,9 +4,9 @@ On a few cores, OpenBLAS's own threads help one large product but then
 spin-wait, slowing every small operation that follows (measured on 2 cores:
 a 20x20 batch fit on digits ran 1.8x faster with BLAS on one thread). So the
 package limits BLAS to one thread while it works and runs independent row
-chunks on a small pool of threads instead: BLAS and the numba kernels release the GIL, so
-the chunks run truly in parallel. Results come back in chunk order, so sums
-over chunks do not depend on thread timing.
+chunks on a small pool of threads instead: BLAS and the numba kernels release
+the GIL, so the chunks run truly in parallel. Results come back in chunk
+order, so sums over chunks do not depend on thread timing.
 
 Small work -- one chunk whose BLAS products each have at most
 ``_UNTHREADED_PRODUCT`` multiply-adds, which OpenBLAS never splits over

@@ -18,10 +18,11 @@ in :func:`sklearn_som._neighborhood.apply_neighborhood`: ``H @ [S n]`` is a
 product along the columns of each grid row, then one along the rows, with no
 ``H`` to fill (on iris 10x10, 1.9 against 7.1 us per epoch for filling ``H``
 and the full product). Only the order of some sums differs from the chunked
-path, so the maps agree to rounding. :func:`applies` says when this path is used: when the
-distance block and ``H`` together hold at most ``_MAX_ELEMENTS`` numbers (far
-below the ``2**20`` the chunked path allows per chunk) and the caller has
-checked that all rows fit in one ``batch_size`` chunk.
+path, so the maps agree to rounding. :func:`applies` says when this path is
+used: when the distance block and ``H`` together hold at most
+``_MAX_ELEMENTS`` numbers (far below the ``2**20`` the chunked path allows per
+chunk) and the caller has checked that all rows fit in one ``batch_size``
+chunk.
 """
 
 import numpy as np
