@@ -5,6 +5,7 @@ python benchmarks/report.py   # rewrite RESULTS.md from RESULTS.json
 
 import json
 import sys
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,13 @@ REFERENCES = {"X @ W.T", "numpy batch epoch", "sklearn_som epoch"}
 
 def _median(row):
     return float(np.median(row["times"])) if row.get("times") else None
+
+
+@cache
+def _steps(name):
+    """Online steps of a case's fit: rows x epochs (loads the data once per case)."""
+    X, _ = load(CASES_BY_NAME[name].data, "float32")
+    return X.shape[0] * CASES_BY_NAME[name].epochs
 
 
 def _format(value, digits=4):
@@ -113,8 +121,7 @@ def headline(results):
         ours = rows.get(OURS_ONLINE, {})
         if not _median(ours):
             continue
-        X, _ = load(CASES_BY_NAME[name].data, "float32")
-        steps = X.shape[0] * CASES_BY_NAME[name].epochs
+        steps = _steps(name)
         cells = [f"{_median(ours) / steps * 1e6:.2f}", f"{ours['qe']:.4g} / {ours['te']:.3f}"]
         for peer in ["numbasom", "minisom", "susi"]:
             theirs = rows.get(peer, {})
@@ -145,8 +152,7 @@ def headline(results):
         theirs = rows.get("numbasom" + MARGINAL, {})
         if not (_median(ours) and _median(theirs)):
             continue
-        X, _ = load(CASES_BY_NAME[name].data, "float32")
-        steps = X.shape[0] * CASES_BY_NAME[name].epochs
+        steps = _steps(name)
         lines.append(
             f"| {CASES_BY_NAME[name].label} | {_median(ours) / steps * 1e6:.2f} | "
             f"{_median(theirs) / steps * 1e6:.2f} | {_median(theirs) / _median(ours):.2f}x |"
