@@ -38,10 +38,19 @@ except ImportError:  # pragma: no cover - exercised only without numba
 
 # Rows per chunk when the caller does not say: the chunk's distance block
 # holds at most about 2**20 numbers (4 MiB in float32), the rows are split
-# over the threads when there are enough of them, and into a multiple of the
-# number of threads of equal chunks (see auto_batch_size).
+# over the threads when there are enough of them and enough work for each,
+# and into a multiple of that number of threads of equal chunks (see
+# auto_batch_size).
 _CHUNK_ELEMENTS = 2**20
 _MIN_CHUNK_ROWS = 256
+
+# Work for one thread, in multiply-adds of the search's product: less than
+# this per thread stays on the calling thread, whose search of a whole pass
+# then takes about as long as handing chunks to the pool and waiting for them.
+# A distance's share of the search beyond its product (the argmin's scan, at
+# about 1 ns a distance) counts as ``_SCAN_MULTIPLY_ADDS`` multiply-adds.
+_THREAD_MIN_WORK = 2**23
+_SCAN_MULTIPLY_ADDS = 20
 
 # Training search on data with at most this many features goes through the
 # distance block a few rows at a time (see ``_assign_in_blocks``), each block
@@ -50,7 +59,7 @@ _BLOCKED_MAX_FEATURES = 64
 _BLOCK_ELEMENTS = 2**14
 
 
-def auto_batch_size(n_samples, n_units):
+def auto_batch_size(n_samples, n_units, n_features):
     """Rows per chunk: equal chunks, as many as the memory bound asks, rounded up to the threads.
 
     Every thread then gets as many rows. Before, the memory bound alone set
@@ -61,8 +70,18 @@ def auto_batch_size(n_samples, n_units):
     on a busier machine; one training search in one process, 1.58 against
     1.44 ms. So the gain is not established; the rule is kept because no
     thread waits on a longer last chunk.
+
+    Only as many threads count as have ``_THREAD_MIN_WORK`` each: RGB 3000 x 3
+    on a 10x10 map (about 7e6 multiply-adds a pass with the scan) stays on
+    one thread, in one chunk. On the 2-core VM a round trip to the pool cost
+    31 - 86 us (medians) with nothing to do, and a 10-epoch batch fit of
+    that case took 5.08 against 6.33 ms (float64) and 4.53 against 6.29 ms
+    (float32) in one chunk, medians of 5 processes each (5.74 against 7.84
+    and 4.67 against 7.82 ms in one process); its final pass alone, in an
+    earlier session, 420 us on one thread against 470 us on two.
     """
-    threads = n_threads()
+    work = n_samples * n_units * (n_features + _SCAN_MULTIPLY_ADDS)
+    threads = max(1, min(n_threads(), work // _THREAD_MIN_WORK))
     by_memory = max(1, _CHUNK_ELEMENTS // max(n_units, 1))
     n_chunks = -(-n_samples // by_memory)
     n_chunks = -(-n_chunks // threads) * threads

@@ -340,10 +340,11 @@ class SelfOrganizingMap(
         shape = SCHEDULES[self.decay]
         return shape(*self._sigma_range(), progress), shape(*self._learning_rate_range(), progress)
 
-    def _batch_size_for(self, n_samples):
+    def _batch_size_for(self, X):
+        """Rows per chunk for ``X``: ``batch_size``, or chosen from its shape."""
         if self.batch_size is not None:
             return int(self.batch_size)
-        return auto_batch_size(n_samples, self.n_rows * self.n_columns)
+        return auto_batch_size(X.shape[0], self.n_rows * self.n_columns, X.shape[1])
 
     # ------------------------------------------------------------------
     # Input checks
@@ -402,7 +403,7 @@ class SelfOrganizingMap(
         """
         with _all_or_nothing(self):
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=True)
-            batch_size = self._batch_size_for(X.shape[0])
+            batch_size = self._batch_size_for(X)
             with self._blas_limit(X, batch_size):
                 X, W = self._start(X, sample_weight)
                 x_sq = row_norms(X, squared=True)  # fixed for the whole fit
@@ -441,7 +442,7 @@ class SelfOrganizingMap(
         first_call = not hasattr(self, "cluster_centers_")
         with _all_or_nothing(self):
             X, sample_weight = self._validate_training_data(X, sample_weight, reset=first_call)
-            batch_size = self._batch_size_for(X.shape[0])
+            batch_size = self._batch_size_for(X)
             with self._blas_limit(X, batch_size):
                 if first_call:
                     X, W = self._start(X, sample_weight)
@@ -608,7 +609,7 @@ class SelfOrganizingMap(
         result = best_matching_units(
             self._rescale(X),
             self._prototypes_for(X),
-            self._batch_size_for(X.shape[0]),
+            self._batch_size_for(X),
             second=second,
         )
         if self._scale != 1:
@@ -618,7 +619,7 @@ class SelfOrganizingMap(
     def _distances(self, X):
         X_scaled, W = self._rescale(X), self._prototypes_for(X)
         w_sq = row_norms(W, squared=True)
-        chunks = chunk_slices(X.shape[0], self._batch_size_for(X.shape[0]))
+        chunks = chunk_slices(X.shape[0], self._batch_size_for(X))
         with blas_limit(len(chunks), chunk_product_size(chunks, W)):
             parts = list(map_chunks(lambda chunk: distances(X_scaled[chunk], W, w_sq), chunks))
         if not parts:

@@ -131,7 +131,7 @@ def distortion(som, X, sigma=None, sample_weight=None):
     H = NEIGHBORHOODS[som.neighborhood](som._grid.squared_distances(), sigma)
     bmu, _ = _assign(som, X)
     per_row = np.empty(X.shape[0])
-    for chunk in chunk_slices(X.shape[0], som._batch_size_for(X.shape[0])):
+    for chunk in chunk_slices(X.shape[0], som._batch_size_for(X)):
         D = som._distances(X[chunk]).astype(np.float64) ** 2
         per_row[chunk] = np.einsum("ij,ij->i", H[bmu[chunk]], D)
     return float(np.average(per_row, weights=_weights(sample_weight, X)))

@@ -81,21 +81,41 @@ def test_estimator_schedule_first_and_last_values():
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize(
-    "n_samples, n_units", [(150, 100), (3000, 900), (100_000, 400), (70_000, 400), (600, 100)]
+    "n_samples, n_units, n_features",
+    [(150, 100, 4), (3000, 900, 3), (100_000, 400, 50), (70_000, 400, 784), (600, 100, 64)],
 )
 def test_automatic_chunks_are_equal_bounded_and_shared_by_the_threads(
-    monkeypatch, threads, n_samples, n_units
+    monkeypatch, threads, n_samples, n_units, n_features
 ):
     monkeypatch.setattr(_bmu, "n_threads", lambda: threads)
-    rows = _bmu.auto_batch_size(n_samples, n_units)
+    rows = _bmu.auto_batch_size(n_samples, n_units, n_features)
     chunks = _bmu.chunk_slices(n_samples, rows)
     sizes = [chunk.stop - chunk.start for chunk in chunks]
     assert rows * n_units <= _bmu._CHUNK_ELEMENTS  # the memory bound
+    # The threads that have enough work each (see the next test).
+    work = n_samples * n_units * (n_features + _bmu._SCAN_MULTIPLY_ADDS)
+    threads = max(1, min(threads, work // _bmu._THREAD_MIN_WORK))
     if n_samples >= threads * _bmu._MIN_CHUNK_ROWS:
         assert len(chunks) % threads == 0  # every thread gets as many chunks...
         assert max(sizes) - min(sizes) <= len(chunks)  # ... of (nearly) equal size
     else:  # small data: chunks of at least _MIN_CHUNK_ROWS rows, or one chunk
         assert rows == min(n_samples, _bmu._MIN_CHUNK_ROWS) or len(chunks) == 1
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_a_pass_with_too_little_work_for_the_threads_stays_in_one_chunk(monkeypatch, threads):
+    monkeypatch.setattr(_bmu, "n_threads", lambda: threads)
+    # RGB colours on 10x10: about 7e6 multiply-adds a pass, scan included.
+    assert _bmu.auto_batch_size(3000, 100, 3) == 3000
+    # The same rows on a 30x30 map, or with 64 features, are worth splitting.
+    for n_units, n_features in [(900, 3), (100, 64)]:
+        rows = _bmu.auto_batch_size(3000, n_units, n_features)
+        assert len(_bmu.chunk_slices(3000, rows)) % threads == 0
+        assert rows < 3000
+    # Enough work for two threads but not three: two chunks.
+    work = 2 * _bmu._THREAD_MIN_WORK
+    n_samples = -(-work // (100 * (3 + _bmu._SCAN_MULTIPLY_ADDS)))
+    assert len(_bmu.chunk_slices(n_samples, _bmu.auto_batch_size(n_samples, 100, 3))) == 2
 
 
 def test_bmu_search_matches_brute_force_in_any_chunking():
