@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from cases import CASES_BY_NAME, load  # noqa: E402
 from libraries import MARGINAL, NOTES  # noqa: E402
+from machine_state import describe  # noqa: E402
 
 OURS = "sklearn_som"
 OURS_ONLINE = "sklearn_som online"
@@ -171,6 +172,11 @@ def write_report(results, path):
         f"- command: `{results['command']}` (started {results['started']})",
         f"- machine: {machine['cpu']}, {machine['cores']} cores, {machine['system']}",
         f"- Python {machine['python']}, BLAS: {machine['blas']}",
+        *(
+            [f"- cores delivered (`machine_state.py`), {describe(results['machine_state'])}"]
+            if "machine_state" in results
+            else []
+        ),
         f"- versions: {versions}",
         "- times: median of the timed runs, each after a warm-up run in the same fresh "
         "process (at least `--repeats` runs, and more, up to 200, until they add up to "

@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from cases import CASES, CASES_BY_NAME, load  # noqa: E402
 from libraries import LIBRARIES, MARGINAL, MARGINAL_LIBRARIES, TOO_SLOW  # noqa: E402
+from machine_state import probe  # noqa: E402
 
 from sklearn_som import Grid  # noqa: E402
 from sklearn_som._bmu import best_matching_units  # noqa: E402
@@ -166,6 +167,7 @@ def main():
         "cases": {},
         "started": time.strftime("%Y-%m-%d %H:%M"),
         "rounds": args.rounds,
+        "machine_state": {"start": probe()},
     }
     with tempfile.TemporaryDirectory() as folder:
         for name in args.cases:
@@ -211,6 +213,7 @@ def main():
                         flush=True,
                     )
             results["cases"][name] = rows
+    results["machine_state"]["end"] = probe()
     Path(args.output).write_text(json.dumps(results, indent=1))
     from report import write_report
 
