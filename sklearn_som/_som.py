@@ -156,7 +156,8 @@ class SelfOrganizingMap(
         to about ``batch_size * n_units`` numbers. It does not change the
         result beyond floating-point rounding. ``None`` chooses equal chunks
         of at most about ``2**20 / n_units`` rows, as many as a multiple of
-        the number of threads.
+        the number of threads that have enough work (small data stays in one
+        chunk on the calling thread).
 
     init : {"pca", "random", "sample"} or array-like of shape \
             (n_rows * n_columns, n_features), default="pca"
