@@ -74,7 +74,8 @@ def auto_batch_size(n_samples, n_units, n_features):
     Only as many threads count as have ``_THREAD_MIN_WORK`` each: RGB 3000 x 3
     on a 10x10 map (about 7e6 multiply-adds a pass with the scan) stays on
     one thread, in one chunk. On the 2-core VM a round trip to the pool cost
-    31 - 86 us (medians) with nothing to do, and a 10-epoch batch fit of
+    31 - 86 us (medians) with nothing to do, and 87 - 192 us in a minute
+    when two threads ran little faster than one; a 10-epoch batch fit of
     that case took 5.08 against 6.33 ms (float64) and 4.53 against 6.29 ms
     (float32) in one chunk, medians of 5 processes each (5.74 against 7.84
     and 4.67 against 7.82 ms in one process); its final pass alone, in an
