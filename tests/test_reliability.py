@@ -347,7 +347,8 @@ def test_prediction_from_several_threads_matches_serial(iris):
     [
         (150, 4, False),  # iris-sized: one chunk of products OpenBLAS never threads
         (200, 64, True),  # one chunk, but products large enough to be threaded
-        (3000, 3, True),  # several chunks on the thread pool
+        (3000, 3, True),  # one chunk (too little work for two threads), products to thread
+        (20_000, 3, True),  # several chunks on the thread pool
     ],
 )
 def test_blas_is_limited_while_a_fit_could_use_more_than_one_thread(
