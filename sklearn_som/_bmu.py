@@ -27,6 +27,7 @@ Two searches share that product:
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils import assert_all_finite
 from sklearn.utils.extmath import row_norms
 
 from ._parallel import blas_limit, map_chunks, n_threads
@@ -51,6 +52,10 @@ _MIN_CHUNK_ROWS = 256
 # about 1 ns a distance) counts as ``_SCAN_MULTIPLY_ADDS`` multiply-adds.
 _THREAD_MIN_WORK = 2**23
 _SCAN_MULTIPLY_ADDS = 20
+
+# Numbers per block of ``finite_value_range``: 512 KiB of float32, within a
+# core's L2 cache, so a block's maximum reads what its minimum left in cache.
+_RANGE_BLOCK_ELEMENTS = 2**17
 
 # Training search on data with at most this many features goes through the
 # distance block a few rows at a time (see ``_assign_in_blocks``), each block
@@ -90,18 +95,42 @@ def auto_batch_size(n_samples, n_units, n_features):
     return int(max(1, min(n_samples, by_memory, max(rows, _MIN_CHUNK_ROWS))))
 
 
-def safe_scale(X):
+def finite_value_range(X, estimator_name=None):
+    """Smallest and largest value of ``X`` (the stored values, if sparse), checked finite.
+
+    NaN or infinity raises scikit-learn's own error (``assert_all_finite``).
+    It is one pass over the data instead of three (scikit-learn's check,
+    then a minimum and a maximum): blocks of ``_RANGE_BLOCK_ELEMENTS`` numbers
+    stay in cache between their minimum and maximum, and a block holds NaN
+    or infinity exactly when its minimum or maximum is not finite (both
+    reductions propagate NaN).
+    """
+    values = X.data if sparse.issparse(X) else X
+    if values.size == 0:
+        return 0.0, 0.0
+    row_size = max(values.size // max(values.shape[0], 1), 1)
+    lowest, highest = np.inf, -np.inf
+    for block in chunk_slices(values.shape[0], max(1, _RANGE_BLOCK_ELEMENTS // row_size)):
+        low, high = float(values[block].min()), float(values[block].max())
+        if not (np.isfinite(low) and np.isfinite(high)):
+            assert_all_finite(X, estimator_name=estimator_name, input_name="X")
+            # Only reached when scikit-learn is told to assume finite data.
+            raise ValueError("Input X contains NaN or infinity.")
+        lowest, highest = min(lowest, low), max(highest, high)
+    return lowest, highest
+
+
+def safe_scale(X, value_range=None):
     """A power of two to divide ``X`` by so that squared distances stay finite and normal.
 
     ``1.0`` when the largest magnitude lies within ``2**(maxexp / 4)`` and
     ``2**(minexp / 4)`` of the dtype (about 1e77 and 1e-77 for float64, 4e9 and
     5e-10 for float32), as almost all data does; otherwise the largest
     magnitude rounded down to a power of two, so that dividing is exact.
+    ``value_range``, if given, is ``finite_value_range(X)``.
     """
-    values = X.data if sparse.issparse(X) else X
-    if values.size == 0:
-        return 1.0
-    peak = max(float(values.max()), -float(values.min()))
+    low, high = finite_value_range(X) if value_range is None else value_range
+    peak = max(high, -low)
     if peak == 0:
         return 1.0
     info = np.finfo(X.dtype)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import config_context
 
 from sklearn_som import SelfOrganizingMap, _bmu, _online, _small_batch
 from sklearn_som._bmu import best_matching_units, distances
@@ -199,6 +200,27 @@ def test_block_rows_are_a_power_of_two_of_about_the_block_size():
     assert _bmu._block_rows(100) == 128  # 2**14 / 100 = 163.8
     assert _bmu._block_rows(400) == 32
     assert _bmu._block_rows(2**15) == 1
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_value_range_is_the_minimum_and_maximum_and_finds_nan_or_infinity_in_any_block(
+    bad, sparse_input, monkeypatch
+):
+    monkeypatch.setattr(_bmu, "_RANGE_BLOCK_ELEMENTS", 12)  # 4 rows of 3 per block
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-3.0, 5.0, size=(50, 3))
+    X[X < -2.0] = 0.0
+    make = sp.csr_matrix if sparse_input else np.array
+    stored = make(X).data if sparse_input else X
+    assert _bmu.finite_value_range(make(X)) == (stored.min(), stored.max())
+    X[47, 1] = bad  # in the last block
+    with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
+        _bmu.finite_value_range(make(X), estimator_name="SelfOrganizingMap")
+    # scikit-learn told to assume finite data skips its own check: ours still raises.
+    with config_context(assume_finite=True):
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            _bmu.finite_value_range(make(X))
 
 
 def test_bmu_search_keeps_float32():
