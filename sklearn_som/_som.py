@@ -367,9 +367,15 @@ class SelfOrganizingMap(
             raise ValueError("init contains NaN or infinity.")
         return init
 
-    def _check_test_data(self, X, reset=False):
+    def _check_test_data(self, X, reset=False, ensure_all_finite=True):
         return validate_data(
-            self, X, accept_sparse="csr", reset=reset, dtype=[np.float64, np.float32], order="C"
+            self,
+            X,
+            accept_sparse="csr",
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            order="C",
+            ensure_all_finite=ensure_all_finite,
         )
 
     def _validate_training_data(self, X, sample_weight, reset):
@@ -379,15 +385,7 @@ class SelfOrganizingMap(
         which also gives the range that the scale of the data needs: one
         pass over ``X`` instead of three.
         """
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            order="C",
-            ensure_all_finite=False,
-        )
+        X = self._check_test_data(X, reset=reset, ensure_all_finite=False)
         value_range = finite_value_range(X, estimator_name=type(self).__name__)
         if sample_weight is None:
             # What _check_sample_weight returns for None, without its checks:

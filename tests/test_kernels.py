@@ -207,14 +207,14 @@ def test_block_rows_are_a_power_of_two_of_about_the_block_size():
 def test_value_range_is_the_minimum_and_maximum_and_finds_nan_or_infinity_in_any_block(
     bad, sparse_input, monkeypatch
 ):
-    monkeypatch.setattr(_bmu, "_RANGE_BLOCK_ELEMENTS", 12)  # 4 rows of 3 per block
+    monkeypatch.setattr(_bmu, "_RANGE_BLOCK_ELEMENTS", 12)  # 4 rows, or 12 stored values
     rng = np.random.RandomState(0)
     X = rng.uniform(-3.0, 5.0, size=(50, 3))
     X[X < -2.0] = 0.0
     make = sp.csr_matrix if sparse_input else np.array
     stored = make(X).data if sparse_input else X
     assert _bmu.finite_value_range(make(X)) == (stored.min(), stored.max())
-    X[47, 1] = bad  # in the last block
+    X[47, 1] = bad  # in a late block
     with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
         _bmu.finite_value_range(make(X), estimator_name="SelfOrganizingMap")
     # scikit-learn told to assume finite data skips its own check: ours still raises.
