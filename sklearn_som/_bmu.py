@@ -120,16 +120,16 @@ def finite_value_range(X, estimator_name=None):
     return lowest, highest
 
 
-def safe_scale(X, value_range=None):
+def safe_scale(X, value_range):
     """A power of two to divide ``X`` by so that squared distances stay finite and normal.
 
     ``1.0`` when the largest magnitude lies within ``2**(maxexp / 4)`` and
     ``2**(minexp / 4)`` of the dtype (about 1e77 and 1e-77 for float64, 4e9 and
     5e-10 for float32), as almost all data does; otherwise the largest
     magnitude rounded down to a power of two, so that dividing is exact.
-    ``value_range``, if given, is ``finite_value_range(X)``.
+    ``value_range`` is ``finite_value_range(X)``.
     """
-    low, high = finite_value_range(X) if value_range is None else value_range
+    low, high = value_range
     peak = max(high, -low)
     if peak == 0:
         return 1.0
