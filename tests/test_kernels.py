@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
+from sklearn.datasets import load_digits
 
 from sklearn_som import SelfOrganizingMap, _bmu, _online, _small_batch
 from sklearn_som._bmu import best_matching_units, distances
@@ -194,6 +195,92 @@ def test_training_search_in_blocks_equals_the_whole_block(dtype, monkeypatch):
     monkeypatch.setattr(_bmu, "_BLOCKED_MAX_FEATURES", 0)
     for ours, whole in zip((bmu, dist, S, n), batch_statistics(X, weights, W, 203), strict=True):
         assert_array_equal(ours, whole)
+
+
+def _float64_product_search(X, W, weights):
+    # The float64 training search: first argmin of |w|^2 - 2 x.w, per-unit sums.
+    bmu = (X @ (W * -2.0).T + (W * W).sum(axis=1)).argmin(axis=1)
+    S = np.stack([weights[bmu == j] @ X[bmu == j] for j in range(W.shape[0])])
+    return bmu, S
+
+
+@pytest.mark.parametrize(
+    "offset, scale",
+    [(0.0, 1.0), (1e6, 1.0), (0.0, 1e-6), (-3e9, 1e3)],
+    ids=["unit", "offset 1e6", "small", "offset -3e9"],
+)
+def test_float32_product_search_finds_the_float64_bmus(offset, scale, monkeypatch):
+    # Digits in float64, shifted and scaled: the float32 product with its
+    # float64 re-check must find a unit as near as the float64 product's,
+    # wherever the data sit. Prototypes from a few epochs of training sit
+    # close together, so near-ties are common.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    X = load_digits().data * scale + offset
+    W = SelfOrganizingMap(12, 12, max_iter=3, random_state=0).fit(X).cluster_centers_
+    assert _bmu.float32_search_terms(W, (W * W).sum(axis=1)) is not None
+    weights = np.random.RandomState(0).choice([0.0, 0.5, 1.0, 2.0], size=X.shape[0])
+    bmu, dist, S, n = batch_statistics(X, weights, W, batch_size=500)
+    assert_allclose(S, np.stack([weights[bmu == j] @ X[bmu == j] for j in range(W.shape[0])]))
+    assert_allclose(n, np.bincount(bmu, weights=weights, minlength=W.shape[0]))
+    monkeypatch.setattr(_bmu, "_FLOAT32_SEARCH_MIN_FEATURES", X.shape[1] + 1)
+    float64_bmu, float64_dist, _, _ = batch_statistics(X, weights, W, batch_size=500)
+    # Squared distances accurate to the data's spread (centred first), and
+    # the float64 search's rounding of |x|^2 + |w|^2 - 2 x.w, which cancels
+    # where the data sit far from 0: within it, either unit is a right answer.
+    centre = X.mean(axis=0)
+    Xc, Wc = X - centre, W - centre
+    exact = (Xc**2).sum(axis=1)[:, None] + (Wc**2).sum(axis=1) - 2 * Xc @ Wc.T
+    x_sq, w_sq = (X**2).sum(axis=1), (W**2).sum(axis=1)
+    scale = x_sq + 2 * np.sqrt(x_sq * w_sq.max()) + w_sq.max()
+    rounding = 8 * (X.shape[1] + 2) * 2.0**-53 * scale
+    rounding += 1e-9 * exact.min(axis=1)  # the centred distances' own rounding
+    rows = np.arange(X.shape[0])
+    for found in (bmu, float64_bmu):
+        assert np.all(exact[rows, found] <= exact.min(axis=1) + rounding)
+    if offset == 0:  # rounding far below the gaps: the very same units
+        assert_array_equal(bmu, float64_bmu)
+    assert_allclose(dist**2, float64_dist**2, rtol=1e-12, atol=1e-13 * x_sq.max())
+
+
+def test_float32_product_search_breaks_ties_as_the_float64_search():
+    # Integer data in float64 with repeated prototypes: exact ties, which the
+    # first unit must win; the float32 product cannot tell the tied units
+    # apart, so they all go to the float64 re-check.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 3, size=(300, 20)).astype(np.float64)
+    W = rng.randint(0, 3, size=(500, 20)).astype(np.float64)
+    W[300:] = W[:200]
+    weights = np.ones(300)
+    assert _bmu.float32_search_terms(W, (W * W).sum(axis=1)) is not None
+    bmu, _, S, _ = batch_statistics(X, weights, W, batch_size=64)
+    expected_bmu, expected_S = _float64_product_search(X, W, weights)
+    assert_array_equal(bmu, expected_bmu)
+    assert_array_equal(S, expected_S)
+    assert bmu.max() < 300  # the repeats never win
+
+
+def test_float32_product_search_applies_to_wide_float64_maps_within_float32_range():
+    W = np.random.RandomState(0).rand(400, 64)
+    w_sq = (W * W).sum(axis=1)
+    if _bmu.numba is None:
+        assert _bmu.float32_search_terms(W, w_sq) is None
+        return
+    shift, W2T32, w_sq32, _ = _bmu.float32_search_terms(W, w_sq)
+    assert_allclose(shift, W.mean(axis=0))
+    assert W2T32.dtype == w_sq32.dtype == np.float32
+    assert_allclose(W2T32, -2 * (W - shift).T, rtol=1e-6)
+    assert _bmu.float32_search_terms(W.astype(np.float32), w_sq) is None  # float32 data
+    assert _bmu.float32_search_terms(W[:, :8], w_sq) is None  # few features
+    assert _bmu.float32_search_terms(W[:100], w_sq[:100]) is None  # little work per row
+    assert _bmu.float32_search_terms(W * 2.0**45, w_sq * 2.0**90) is None  # beyond float32
+    assert _bmu.float32_search_terms(W * 2.0**-40, w_sq * 2.0**-80) is None
+    # Rows beyond float32's range keep the float64 product, with the same result.
+    X = np.random.RandomState(1).rand(50, 64) * 2.0**41
+    bmu, _, _, _ = batch_statistics(X, np.ones(50), W * 2.0**41, batch_size=64)
+    assert_array_equal(bmu, _float64_product_search(X, W * 2.0**41, np.ones(50))[0])
 
 
 def test_block_rows_are_a_power_of_two_of_about_the_block_size():
