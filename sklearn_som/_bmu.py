@@ -20,10 +20,12 @@ Two searches share that product:
   30x30 1.07x and 1.39x, digits on 20x20 1.08x and 1.10x, 100,000 x 50 blobs
   1.38x; on 784 features the blocks were slower (each product repacks
   ``W``), so those keep the whole block. Float64 data with enough features
-  make that product in float32 and re-check the near-best units in float64
-  (``_assign_in_blocks_float32``): the same units as the float64 product, up
-  to that product's own rounding, at 1.15x (digits 20x20) and 1.32x (100,000
-  x 50 blobs) the speed of whole 10-epoch fits, with the same maps to the bit;
+  and units make that product in float32 and re-check the near-best units in
+  float64 (``_recheck_and_sum``): the same units as the float64 product, up
+  to that product's own rounding. Whole fits, A/B in one process, gave the
+  same maps to the bit at 1.11x - 1.15x the speed (digits on 20x20, 10
+  epochs), 1.24x - 1.32x (100,000 x 50 blobs on 20x20) and 1.30x (20,000 x
+  784 blobs on 20x20, 3 epochs);
 - ``predict``, ``labels_`` and the metrics (:func:`best_matching_units`): the
   argmin of the very distances ``transform`` returns, so ``predict(X)`` always
   equals ``transform(X).argmin(axis=1)``, ties and rounding included.
@@ -67,14 +69,19 @@ _RANGE_BLOCK_ELEMENTS = 2**17
 _BLOCKED_MAX_FEATURES = 64
 _BLOCK_ELEMENTS = 2**14
 
-# Float64 training searches in blocks make the product in float32 and
-# re-check the near-best units in float64 (``_assign_in_blocks_float32``)
-# from this many features and this many multiply-adds per row. Measured on
-# 899-row chunks of blob data, one thread, against the float64 product
-# (speed-ups): 64 features on 100 / 400 / 900 units 1.00x / 1.41x / 1.54x,
-# 32 features 0.93x / 1.2x / 1.3x, 16 features 0.87x / 1.07x / 1.12x, 8
-# features 0.84x / 1.2x - 1.3x / 0.84x - 0.93x, 4 features 0.79x / 0.89x / 0.9x - 1.1x.
+# Float64 training searches make their product in float32 and re-check the
+# near-best units in float64 (``_recheck_and_sum``) from this many features,
+# units and multiply-adds per row. Speed-ups of the training search of one
+# chunk, one thread, against the float64 product, on blob data: 64 features
+# on 100 / 400 / 900 units 1.00x / 1.41x / 1.54x; 32 features 0.93x / 1.2x /
+# 1.3x; 16 features 0.87x / 1.07x / 1.12x; 8 features 0.84x / 1.2x - 1.3x /
+# 0.84x - 0.93x; 4 features 0.79x / 0.89x / 0.9x - 1.1x. Whole chunks of 784
+# features on 16 / 36 / 64 / 100 / 144 / 225 / 400 units 0.50x / 0.71x /
+# 0.90x / 1.05x / 1.15x / 1.34x / 1.47x (rounding the rows to float32 costs
+# about what the float32 product saves on few units); 200 features on 64 /
+# 400 units 1.0x - 1.2x / 1.7x.
 _FLOAT32_SEARCH_MIN_FEATURES = 16
+_FLOAT32_SEARCH_MIN_UNITS = 128
 _FLOAT32_SEARCH_MIN_WORK = 2**13
 
 
@@ -283,79 +290,99 @@ if numba is not None:
                     n[best] += s
 
     @numba.njit(cache=True, nogil=True)
+    def _shifted_float32(X, start, stop, shift, rows32, norms):
+        # rows32[r] = float32(X[start + r] - shift), norms[r] = |X[start + r] - shift|.
+        for r in range(stop - start):
+            norm = 0.0
+            for f in range(X.shape[1]):
+                v = X[start + r, f] - shift[f]
+                rows32[r, f] = v
+                norm += v * v
+            norms[r] = np.sqrt(norm)
+
+    @numba.njit(cache=True, nogil=True)
+    def _recheck_and_sum(
+        X, W, w_sq, x_sq, w_sq32, bounds, products, norms, start, sample_weight, bmu, dist, S, n
+    ):
+        # The float64 training search from a float32 product of rows and
+        # prototypes shifted by the same vector (the distances do not change):
+        # ``products[r] = float32(x - shift) . float32(-2 (W - shift)).T`` for
+        # row ``i = start + r`` and ``w_sq32 = float32(|W - shift|^2)``.
+        # ``d[j] = products[r, j] + w_sq32[j]`` then differs from the float64
+        # ``|w_j|^2 - 2 x.w_j`` by a row constant plus at most ``margin / 4``
+        # (see ``float32_search_terms``), so only the units with
+        # ``d[j] <= min(d) + margin`` can be the float64 argmin. Those are
+        # computed in float64 (one dot product each: usually a single unit,
+        # found by a count the compiler vectorises) and the first smallest
+        # wins. A unit left out loses by more than twice the float32 error,
+        # far above the float64 rounding, so the result is the float64
+        # search's. Then the distances and the per-unit sums.
+        n_features = X.shape[1]
+        n_units = w_sq32.shape[0]
+        coefficient32, coefficient64, w_norm_max, w_sq_max, w_norm_max64, w_sq_max64, tiny = bounds
+        d = np.empty(n_units, dtype=np.float32)
+        infinity = np.float32(np.inf)
+        for r in range(products.shape[0]):
+            i = start + r
+            for j in range(n_units):
+                d[j] = products[r, j] + w_sq32[j]
+            b, smallest = first_argmin(d)
+            margin = (
+                coefficient32 * (2.0 * norms[r] * w_norm_max + w_sq_max)
+                + coefficient64 * (2.0 * np.sqrt(x_sq[i]) * w_norm_max64 + w_sq_max64)
+                + tiny
+            )
+            limit = np.float32(smallest + margin)
+            if limit < smallest + margin:
+                limit = np.nextafter(limit, infinity)
+            candidates = 0
+            for j in range(n_units):
+                candidates += d[j] <= limit
+            first, last = (0, n_units) if candidates > 1 else (b, b + 1)
+            best, best_d = b, np.inf
+            for j in range(first, last):
+                if d[j] <= limit:
+                    product = 0.0
+                    for f in range(n_features):
+                        product += X[i, f] * W[j, f]
+                    value = w_sq[j] - 2.0 * product
+                    if value < best_d:
+                        best, best_d = j, value
+            bmu[i] = best
+            dist[i] = np.sqrt(max(best_d + x_sq[i], 0.0))
+            s = sample_weight[i]
+            if s != 0:
+                for f in range(n_features):
+                    S[best, f] += s * X[i, f]
+                n[best] += s
+
+    @numba.njit(cache=True, nogil=True)
     def _assign_in_blocks_float32(
         X, W, w_sq, x_sq, shift, W2T32, w_sq32, bounds, sample_weight, block_rows, bmu, dist, S, n
     ):
-        # The float64 training search of ``_assign_in_blocks``, with the
-        # product made in float32 and the candidates re-checked in float64.
-        # Rows and prototypes are shifted by ``shift`` (the distances do not
-        # change) and rounded to float32 a block at a time; ``W2T32`` is
-        # -2 (W - shift).T and ``w_sq32`` |W - shift|^2, both in float32.
-        # ``dq[j] = w_sq32[j] + x32.W2T32[:, j]`` then differs from the
-        # float64 ``|w_j|^2 - 2 x.w_j`` by a row constant plus at most
-        # ``margin / 4`` (see ``float32_search_terms``), so only the units with
-        # ``dq[j] <= min(dq) + margin`` can be the float64 argmin; those are
-        # computed in float64 (one dot product each: usually one unit) and
-        # the first smallest wins. Unchosen units lose by more than twice the
-        # float32 error, far above the float64 rounding, so the result is the
-        # float64 search's.
+        # ``_assign_in_blocks`` for float64 data, with ``_recheck_and_sum``'s
+        # float32 product made a block of rows at a time.
         n_samples, n_features = X.shape
-        n_units = W2T32.shape[1]
-        coefficient32, coefficient64, w_norm_max, w_sq_max, w_norm_max64, w_sq_max64, tiny = bounds
         rows32 = np.empty((block_rows, n_features), dtype=np.float32)
-        block = np.empty((block_rows, n_units), dtype=np.float32)
-        shifted_norm = np.empty(block_rows, dtype=np.float64)
-        d = np.empty(n_units, dtype=np.float32)
-        infinity = np.float32(np.inf)
+        block = np.empty((block_rows, W2T32.shape[1]), dtype=np.float32)
+        norms = np.empty(block_rows, dtype=np.float64)
         for start in range(0, n_samples, block_rows):
             stop = min(start + block_rows, n_samples)
-            for r in range(stop - start):
-                norm = 0.0
-                for f in range(n_features):
-                    v = X[start + r, f] - shift[f]
-                    rows32[r, f] = v
-                    norm += v * v
-                shifted_norm[r] = np.sqrt(norm)
+            _shifted_float32(X, start, stop, shift, rows32, norms)
             products = block[: stop - start]
             np.dot(rows32[: stop - start], W2T32, products)
-            for i in range(start, stop):
-                for j in range(n_units):
-                    d[j] = products[i - start, j] + w_sq32[j]
-                b, smallest = first_argmin(d)
-                margin = (
-                    coefficient32 * (2.0 * shifted_norm[i - start] * w_norm_max + w_sq_max)
-                    + coefficient64 * (2.0 * np.sqrt(x_sq[i]) * w_norm_max64 + w_sq_max64)
-                    + tiny
-                )
-                limit = np.float32(smallest + margin)
-                if limit < smallest + margin:
-                    limit = np.nextafter(limit, infinity)
-                candidates = 0
-                for j in range(n_units):
-                    candidates += d[j] <= limit
-                best, best_d = b, np.inf
-                first, last = (0, n_units) if candidates > 1 else (b, b + 1)
-                for j in range(first, last):
-                    if d[j] <= limit:
-                        product = 0.0
-                        for f in range(n_features):
-                            product += X[i, f] * W[j, f]
-                        value = w_sq[j] - 2.0 * product
-                        if value < best_d:
-                            best, best_d = j, value
-                bmu[i] = best
-                dist[i] = np.sqrt(max(best_d + x_sq[i], 0.0))
-                s = sample_weight[i]
-                if s != 0:
-                    for f in range(n_features):
-                        S[best, f] += s * X[i, f]
-                    n[best] += s
+            _recheck_and_sum(
+                X, W, w_sq, x_sq, w_sq32, bounds, products, norms, start,
+                sample_weight, bmu, dist, S, n,
+            )  # fmt: skip
 
 
 def _uses_float32_search(n_units, n_features):
     """Whether float64 training searches with a float32 product (see ``float32_search_terms``)."""
-    return n_features >= _FLOAT32_SEARCH_MIN_FEATURES and (
-        n_units * n_features >= _FLOAT32_SEARCH_MIN_WORK
+    return (
+        n_features >= _FLOAT32_SEARCH_MIN_FEATURES
+        and n_units >= _FLOAT32_SEARCH_MIN_UNITS
+        and n_units * n_features >= _FLOAT32_SEARCH_MIN_WORK
     )
 
 
@@ -421,28 +448,39 @@ def assign_and_sum(X_chunk, W, w_sq, sample_weight, W2=None, x_sq=None, terms=Fa
     if numba is None or sparse.issparse(X_chunk):
         XW = np.asarray(X_chunk @ W.T)
         bmu, dist = _assign_and_sum_numpy(XW, w_sq, x_sq, X_chunk, sample_weight, S, n)
-    elif X_chunk.shape[1] <= _BLOCKED_MAX_FEATURES:
-        bmu = np.empty(X_chunk.shape[0], dtype=np.int64)
-        dist = np.empty(X_chunk.shape[0], dtype=W.dtype)
+        return bmu, dist, S, n
+    bmu = np.empty(X_chunk.shape[0], dtype=np.int64)
+    dist = np.empty(X_chunk.shape[0], dtype=W.dtype)
+    blocked = X_chunk.shape[1] <= _BLOCKED_MAX_FEATURES
+    if blocked:
         X_chunk = np.ascontiguousarray(X_chunk)
         block_rows = _block_rows(W.shape[0])
-        if terms is False:
-            terms = float32_search_terms(W, w_sq)
-        if terms is not None and x_sq.size and x_sq.max() <= 2.0**80:
-            shift, W2T32, w_sq32, bounds = terms
+    if terms is False:
+        terms = float32_search_terms(W, w_sq)
+    if terms is not None and x_sq.size and x_sq.max() <= 2.0**80:
+        shift, W2T32, w_sq32, bounds = terms
+        if blocked:
             _assign_in_blocks_float32(
                 X_chunk, W, w_sq, x_sq, shift, W2T32, w_sq32, bounds,
                 sample_weight, block_rows, bmu, dist, S, n,
             )  # fmt: skip
         else:
-            W2T = np.ascontiguousarray((W * -2.0 if W2 is None else W2).T)
-            _assign_in_blocks(X_chunk, W2T, w_sq, x_sq, sample_weight, block_rows, bmu, dist, S, n)
+            rows32 = np.empty(X_chunk.shape, dtype=np.float32)
+            norms = np.empty(X_chunk.shape[0])
+            _shifted_float32(X_chunk, 0, X_chunk.shape[0], shift, rows32, norms)
+            products = rows32 @ W2T32
+            _recheck_and_sum(
+                X_chunk, W, w_sq, x_sq, w_sq32, bounds, products, norms, 0,
+                sample_weight, bmu, dist, S, n,
+            )  # fmt: skip
+    elif blocked:
+        W2T = np.ascontiguousarray((W * -2.0 if W2 is None else W2).T)
+        _assign_in_blocks(X_chunk, W2T, w_sq, x_sq, sample_weight, block_rows, bmu, dist, S, n)
     else:
         # numpy's SIMD argmin, then one compiled pass over the rows for the rest.
         d = X_chunk @ (W * -2.0 if W2 is None else W2).T
         d += w_sq
         bmu = np.argmin(d, axis=1)
-        dist = np.empty(X_chunk.shape[0], dtype=W.dtype)
         _distances_and_sums(d, x_sq, X_chunk, sample_weight, bmu, S, n, dist)
     return bmu, dist, S, n
 
@@ -570,9 +608,7 @@ def batch_statistics(X, sample_weight, W, batch_size, x_sq=None):
     bmu, dist = [], []
     W2 = W * -2.0
 
-    terms = None
-    if numba is not None and not sparse.issparse(X) and X.shape[1] <= _BLOCKED_MAX_FEATURES:
-        terms = float32_search_terms(W, w_sq)
+    terms = None if sparse.issparse(X) else float32_search_terms(W, w_sq)
 
     def work(chunk):
         return assign_and_sum(X[chunk], W, w_sq, sample_weight[chunk], W2, x_sq[chunk], terms)

@@ -243,15 +243,17 @@ def test_float32_product_search_finds_the_float64_bmus(offset, scale, monkeypatc
     assert_allclose(dist**2, float64_dist**2, rtol=1e-12, atol=1e-13 * x_sq.max())
 
 
-def test_float32_product_search_breaks_ties_as_the_float64_search():
+@pytest.mark.parametrize("n_features", [20, 80], ids=["in blocks", "whole chunk"])
+def test_float32_product_search_breaks_ties_as_the_float64_search(n_features):
     # Integer data in float64 with repeated prototypes: exact ties, which the
     # first unit must win; the float32 product cannot tell the tied units
-    # apart, so they all go to the float64 re-check.
+    # apart, so they all go to the float64 re-check. Up to
+    # _BLOCKED_MAX_FEATURES features the product is made in blocks of rows.
     if _bmu.numba is None:
         pytest.skip("numba is not installed")
     rng = np.random.RandomState(0)
-    X = rng.randint(0, 3, size=(300, 20)).astype(np.float64)
-    W = rng.randint(0, 3, size=(500, 20)).astype(np.float64)
+    X = rng.randint(0, 3, size=(300, n_features)).astype(np.float64)
+    W = rng.randint(0, 3, size=(500, n_features)).astype(np.float64)
     W[300:] = W[:200]
     weights = np.ones(300)
     assert _bmu.float32_search_terms(W, (W * W).sum(axis=1)) is not None
