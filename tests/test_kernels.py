@@ -167,6 +167,35 @@ def test_compiled_bmu_search_picks_what_argmin_of_transform_picks_ties_included(
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exact_search_compares_square_roots(dtype):
+    # Neighbouring squared distances can have the same square root: then
+    # ``transform`` shows equal distances and the first unit wins, even where
+    # its squared distance is the larger.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    q = next(
+        v
+        for v in np.linspace(2, 3, 101, dtype=dtype)
+        if v != np.nextafter(v, dtype(4)) and np.sqrt(v) == np.sqrt(np.nextafter(v, dtype(4)))
+    )
+    above = np.nextafter(q, dtype(4))
+    # XW = 0 and |x|^2 = 0: the squared distances are |w|^2 themselves.
+    w_sq = np.array([5.0, above, q, 7.0, above, q], dtype=dtype)
+    rows = 3
+    best, dist, second = (
+        np.empty(rows, np.int64),
+        np.empty(rows, dtype),
+        np.empty(rows, np.int64),
+    )
+    _bmu._best_two(np.zeros((rows, 6), dtype), np.zeros(rows, dtype), w_sq, best, dist, second)
+    roots = np.sqrt(w_sq)
+    assert_array_equal(best, roots.argmin())  # unit 1, though unit 2's square is smaller
+    assert_array_equal(best, 1)
+    assert_array_equal(dist, np.sqrt(above))
+    assert_array_equal(second, 2)  # the first of the rest with the same root
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_training_search_in_blocks_equals_the_whole_block(dtype, monkeypatch):
     # Few features: the training search makes its distance block a few rows
     # at a time. Blocks of 4 rows split the chunks unevenly; integer data
