@@ -526,7 +526,7 @@ if numba is not None:
         return key
 
     @numba.njit(cache=True, nogil=True)
-    def _best_two(XW, x_sq, w_sq, best, dist, second):
+    def _best_two(XW, x_sq, w_sq, best, dist, second, find_second=True):
         # The distances of ``distances`` (same operations in the same order,
         # so the same bits), then the first of the smallest and the first of
         # the smallest of the rest, where "smallest" compares square roots as
@@ -537,6 +537,8 @@ if numba is not None:
         # a scan that compares square roots one by one: per 899 - 750 rows
         # (digits 20x20, RGB 30x30 and 10x10, float64 and float32), 1.09x -
         # 1.57x faster; iris 10x10 (150 rows) 0.99x and 0.86x.
+        # Without ``find_second`` (predict, and the metrics that need the best
+        # unit only) the second reduction is skipped and ``second`` is -1.
         # A row's squared distances go to a buffer first, in a loop that
         # LLVM vectorises. Constants in the block's dtype, so float32
         # arithmetic stays float32.
@@ -558,7 +560,7 @@ if numba is not None:
             b1 = _first_key_at_most(bits, largest, limit)
             best[i] = b1
             dist[i] = np.sqrt(squared[b1])
-            if n_units == 1:
+            if n_units == 1 or not find_second:
                 second[i] = -1
                 continue
             bits[b1] = largest  # masked: above every finite key
@@ -576,7 +578,7 @@ def _exact_chunk(X_chunk, W, w_sq, second, x_sq=None):
     dist = np.empty(n, dtype=W.dtype)
     if x_sq is None:
         x_sq = row_norms(X_chunk, squared=True)
-    _best_two(XW, x_sq, w_sq, best, dist, bmu2)
+    _best_two(XW, x_sq, w_sq, best, dist, bmu2, second)
     return best, dist, (bmu2 if second else None)
 
 
