@@ -400,7 +400,7 @@ def _uses_float32_search(n_units, n_features):
 def float32_search_terms(W, w_sq):
     """What the float32 search of float64 data needs, or ``None`` where it does not apply.
 
-    Returns ``(shift, W2T32, w_sq32, bounds)`` for ``_assign_in_blocks_float32``:
+    Returns ``(shift, W2T32, w_sq32, bounds)`` for ``_recheck_and_sum``:
     the prototypes' mean as the shift, ``-2 (W - shift).T`` and
     ``|W - shift|^2`` in float32, and the constants of the error bound. A
     product of ``K`` terms rounded to float32 and summed in float32 (in any
@@ -412,8 +412,10 @@ def float32_search_terms(W, w_sq):
     float64 ones by the same with ``2**-53`` and the unshifted norms. The
     margin is four times each, plus ``(K + 1) 2**-100`` for products that
     fall below float32's normal range. Float32 must hold every value: the
-    search applies where prototypes (and, as the caller checks, rows) have
-    norms within ``2**-30`` and ``2**40``.
+    search applies where the prototypes' norms lie within ``2**-30`` and
+    ``2**40`` and, as :func:`assign_and_sum` checks chunk by chunk, the rows'
+    norms are at most ``2**40`` (any smaller row is covered: values below
+    float32's normal range by the margin's absolute term).
     """
     K = W.shape[1]
     if numba is None or W.dtype != np.float64 or not _uses_float32_search(W.shape[0], K):

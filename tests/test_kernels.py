@@ -261,8 +261,8 @@ def test_float32_product_search_finds_the_float64_bmus(offset, scale, monkeypatc
     Xc, Wc = X - centre, W - centre
     exact = (Xc**2).sum(axis=1)[:, None] + (Wc**2).sum(axis=1) - 2 * Xc @ Wc.T
     x_sq, w_sq = (X**2).sum(axis=1), (W**2).sum(axis=1)
-    scale = x_sq + 2 * np.sqrt(x_sq * w_sq.max()) + w_sq.max()
-    rounding = 8 * (X.shape[1] + 2) * 2.0**-53 * scale
+    magnitude = x_sq + 2 * np.sqrt(x_sq * w_sq.max()) + w_sq.max()
+    rounding = 8 * (X.shape[1] + 2) * 2.0**-53 * magnitude
     rounding += 1e-9 * exact.min(axis=1)  # the centred distances' own rounding
     rows = np.arange(X.shape[0])
     for found in (bmu, float64_bmu):
@@ -293,7 +293,7 @@ def test_float32_product_search_breaks_ties_as_the_float64_search(n_features):
     assert bmu.max() < 300  # the repeats never win
 
 
-def test_float32_product_search_applies_to_wide_float64_maps_within_float32_range():
+def test_float32_product_search_applies_to_wide_float64_maps_within_float32_range(monkeypatch):
     W = np.random.RandomState(0).rand(400, 64)
     w_sq = (W * W).sum(axis=1)
     if _bmu.numba is None:
@@ -305,13 +305,25 @@ def test_float32_product_search_applies_to_wide_float64_maps_within_float32_rang
     assert_allclose(W2T32, -2 * (W - shift).T, rtol=1e-6)
     assert _bmu.float32_search_terms(W.astype(np.float32), w_sq) is None  # float32 data
     assert _bmu.float32_search_terms(W[:, :8], w_sq) is None  # few features
-    assert _bmu.float32_search_terms(W[:100], w_sq[:100]) is None  # little work per row
+    assert _bmu.float32_search_terms(W[:100], w_sq[:100]) is None  # few units
+    assert _bmu.float32_search_terms(W[:, :16], w_sq) is None  # 400 x 16 < 2**13
+    assert _bmu.float32_search_terms(W[:, :24], w_sq) is not None
     assert _bmu.float32_search_terms(W * 2.0**45, w_sq * 2.0**90) is None  # beyond float32
     assert _bmu.float32_search_terms(W * 2.0**-40, w_sq * 2.0**-80) is None
-    # Rows beyond float32's range keep the float64 product, with the same result.
-    X = np.random.RandomState(1).rand(50, 64) * 2.0**41
-    bmu, _, _, _ = batch_statistics(X, np.ones(50), W * 2.0**41, batch_size=64)
-    assert_array_equal(bmu, _float64_product_search(X, W * 2.0**41, np.ones(50))[0])
+    # A chunk with a row beyond float32's range keeps the float64 product.
+    calls = []
+
+    def float32_search(*args):
+        calls.append(args[0].shape[0])
+
+    monkeypatch.setattr(_bmu, "_assign_in_blocks_float32", float32_search)
+    X = np.random.RandomState(1).rand(50, 64)
+    batch_statistics(X, np.ones(50), W, batch_size=25)
+    assert calls == [25, 25]
+    X[30, 0] = 2.0**41
+    bmu, _, _, _ = batch_statistics(X, np.ones(50), W, batch_size=25)
+    assert calls == [25, 25, 25]  # the first chunk only
+    assert_array_equal(bmu[25:], _float64_product_search(X[25:], W, np.ones(25))[0])
 
 
 def test_block_rows_are_a_power_of_two_of_about_the_block_size():
