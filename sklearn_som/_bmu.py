@@ -634,9 +634,8 @@ def batch_statistics(X, sample_weight, W, batch_size, x_sq=None):
     S = np.zeros_like(W)
     n = np.zeros(W.shape[0], dtype=W.dtype)
     bmu, dist = [], []
-    W2 = W * -2.0
-
     terms = None if sparse.issparse(X) else float32_search_terms(W, w_sq)
+    W2 = W * -2.0 if terms is None else None  # the float32 search has its own
 
     def work(chunk):
         return assign_and_sum(X[chunk], W, w_sq, sample_weight[chunk], W2, x_sq[chunk], terms)
