@@ -83,6 +83,13 @@ _BLOCK_ELEMENTS = 2**14
 _FLOAT32_SEARCH_MIN_FEATURES = 16
 _FLOAT32_SEARCH_MIN_UNITS = 128
 _FLOAT32_SEARCH_MIN_WORK = 2**13
+# ... and stop it, for the float64 product, in a chunk whose rows so far
+# would re-check more than ``_MAX_RECHECKS_PER_ROW`` units a row (or more than
+# that times ``_RECHECK_PROBE_ROWS`` in its first rows). Digits re-check 1.0 -
+# 1.2 units a row; scaled by 1e-3 and shifted by 1e6, all 400 of a 20x20 map,
+# and the fit took 6.3x the float64 product's time without this stop.
+_RECHECK_PROBE_ROWS = 64
+_MAX_RECHECKS_PER_ROW = 4
 
 
 def auto_batch_size(n_samples, n_units, n_features):
@@ -313,8 +320,9 @@ if numba is not None:
 
     @numba.njit(cache=True, nogil=True)
     def _recheck_and_sum(
-        X, W, w_sq, x_sq, w_sq32, bounds, products, norms, start, sample_weight, bmu, dist, S, n
-    ):
+        X, W, w_sq, x_sq, w_sq32, bounds, products, norms, start, sample_weight, bmu, dist, S, n,
+        checked,
+    ):  # fmt: skip
         # The float64 training search from a float32 product of rows and
         # prototypes shifted by the same vector (the distances do not change):
         # ``products[r] = float32(x - shift) . float32(-2 (W - shift)).T`` for
@@ -328,6 +336,17 @@ if numba is not None:
         # wins. A unit left out loses by more than twice the float32 error,
         # far above the float64 rounding, so the result is the float64
         # search's. Then the distances and the per-unit sums.
+        #
+        # ``checked`` counts the units to re-check in the chunk's rows before
+        # ``start``. Where the margin is wide next to the gaps between the
+        # prototypes' distances (data far from the prototypes' mean next to
+        # their spread), most units fall within it and one dot product each
+        # costs more than the float32 product saved: the search stops before
+        # the row whose candidates take the count beyond
+        # ``_MAX_RECHECKS_PER_ROW`` times the rows so far (or times
+        # ``_RECHECK_PROBE_ROWS`` within the first ones). Returns the rows
+        # done (all of them, or up to where it stopped) and the new count;
+        # the caller does the rest with the float64 product.
         n_features = X.shape[1]
         n_units = w_sq32.shape[0]
         coefficient32, coefficient64, w_norm_max, w_sq_max, w_norm_max64, w_sq_max64, tiny = bounds
@@ -349,6 +368,9 @@ if numba is not None:
             candidates = 0
             for j in range(n_units):
                 candidates += d[j] <= limit
+            checked += candidates
+            if checked > _MAX_RECHECKS_PER_ROW * max(start + r + 1, _RECHECK_PROBE_ROWS):
+                return r, checked
             first, last = (0, n_units) if candidates > 1 else (b, b + 1)
             best, best_d = b, np.inf
             for j in range(first, last):
@@ -366,26 +388,37 @@ if numba is not None:
                 for f in range(n_features):
                     S[best, f] += s * X[i, f]
                 n[best] += s
+        return products.shape[0], checked
 
     @numba.njit(cache=True, nogil=True)
     def _assign_in_blocks_float32(
-        X, W, w_sq, x_sq, shift, W2T32, w_sq32, bounds, sample_weight, block_rows, bmu, dist, S, n
-    ):
+        X, W, w_sq, x_sq, shift, W2T32, w_sq32, bounds, sample_weight, first_rows, block_rows,
+        bmu, dist, S, n,
+    ):  # fmt: skip
         # ``_assign_in_blocks`` for float64 data, with ``_recheck_and_sum``'s
-        # float32 product made a block of rows at a time.
+        # float32 product made a block of rows at a time: ``first_rows``
+        # rows, then ``block_rows`` at a time. Returns the rows done: fewer
+        # than all where the re-checks stopped it.
         n_samples, n_features = X.shape
-        rows32 = np.empty((block_rows, n_features), dtype=np.float32)
-        block = np.empty((block_rows, W2T32.shape[1]), dtype=np.float32)
-        norms = np.empty(block_rows, dtype=np.float64)
-        for start in range(0, n_samples, block_rows):
-            stop = min(start + block_rows, n_samples)
+        most = max(first_rows, block_rows)
+        rows32 = np.empty((most, n_features), dtype=np.float32)
+        block = np.empty((most, W2T32.shape[1]), dtype=np.float32)
+        norms = np.empty(most, dtype=np.float64)
+        checked = 0
+        start = 0
+        while start < n_samples:
+            stop = min(start + (block_rows if start else first_rows), n_samples)
             _shifted_float32(X, start, stop, shift, rows32, norms)
             products = block[: stop - start]
             np.dot(rows32[: stop - start], W2T32, products)
-            _recheck_and_sum(
+            done, checked = _recheck_and_sum(
                 X, W, w_sq, x_sq, w_sq32, bounds, products, norms, start,
-                sample_weight, bmu, dist, S, n,
+                sample_weight, bmu, dist, S, n, checked,
             )  # fmt: skip
+            if done < stop - start:
+                return start + done
+            start = stop
+        return n_samples
 
 
 def _uses_float32_search(n_units, n_features):
@@ -470,31 +503,38 @@ def assign_and_sum(X_chunk, W, w_sq, sample_weight, W2=None, x_sq=None, terms=Fa
         block_rows = _block_rows(W.shape[0])
     if terms is False:
         terms = float32_search_terms(W, w_sq)
+    done = 0
     if terms is not None and x_sq.size and x_sq.max() <= 2.0**80:
         shift, W2T32, w_sq32, bounds = terms
-        if blocked:
-            _assign_in_blocks_float32(
-                X_chunk, W, w_sq, x_sq, shift, W2T32, w_sq32, bounds,
-                sample_weight, block_rows, bmu, dist, S, n,
-            )  # fmt: skip
-        else:
-            rows32 = np.empty(X_chunk.shape, dtype=np.float32)
-            norms = np.empty(X_chunk.shape[0])
-            _shifted_float32(X_chunk, 0, X_chunk.shape[0], shift, rows32, norms)
-            products = rows32 @ W2T32
-            _recheck_and_sum(
-                X_chunk, W, w_sq, x_sq, w_sq32, bounds, products, norms, 0,
-                sample_weight, bmu, dist, S, n,
-            )  # fmt: skip
-    elif blocked:
-        W2T = np.ascontiguousarray((W * -2.0 if W2 is None else W2).T)
-        _assign_in_blocks(X_chunk, W2T, w_sq, x_sq, sample_weight, block_rows, bmu, dist, S, n)
+        # With many features, the first rows alone, then the rest at once: a
+        # search that stops early has not made the whole chunk's product.
+        first_rows, rest_rows = (
+            (block_rows, block_rows)
+            if blocked
+            else (_RECHECK_PROBE_ROWS, max(X_chunk.shape[0] - _RECHECK_PROBE_ROWS, 1))
+        )
+        done = _assign_in_blocks_float32(
+            np.ascontiguousarray(X_chunk), W, w_sq, x_sq, shift, W2T32, w_sq32, bounds,
+            sample_weight, first_rows, rest_rows, bmu, dist, S, n,
+        )  # fmt: skip
+    if done == X_chunk.shape[0]:
+        return bmu, dist, S, n
+    # The float64 product, for the whole chunk or the rows after a stopped
+    # float32 search.
+    rest = slice(done, None)
+    X_rest, x_sq_rest, weights_rest = X_chunk[rest], x_sq[rest], sample_weight[rest]
+    W2 = W * -2.0 if W2 is None else W2
+    if blocked:
+        W2T = np.ascontiguousarray(W2.T)
+        _assign_in_blocks(
+            X_rest, W2T, w_sq, x_sq_rest, weights_rest, block_rows, bmu[rest], dist[rest], S, n
+        )
     else:
         # numpy's SIMD argmin, then one compiled pass over the rows for the rest.
-        d = X_chunk @ (W * -2.0 if W2 is None else W2).T
+        d = X_rest @ W2.T
         d += w_sq
-        bmu = np.argmin(d, axis=1)
-        _distances_and_sums(d, x_sq, X_chunk, sample_weight, bmu, S, n, dist)
+        bmu[rest] = np.argmin(d, axis=1)
+        _distances_and_sums(d, x_sq_rest, X_rest, weights_rest, bmu[rest], S, n, dist[rest])
     return bmu, dist, S, n
 
 

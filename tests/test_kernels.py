@@ -315,6 +315,7 @@ def test_float32_product_search_applies_to_wide_float64_maps_within_float32_rang
 
     def float32_search(*args):
         calls.append(args[0].shape[0])
+        return 0  # no row done: the float64 product does them all
 
     monkeypatch.setattr(_bmu, "_assign_in_blocks_float32", float32_search)
     X = np.random.RandomState(1).rand(50, 64)
@@ -324,6 +325,49 @@ def test_float32_product_search_applies_to_wide_float64_maps_within_float32_rang
     bmu, _, _, _ = batch_statistics(X, np.ones(50), W, batch_size=25)
     assert calls == [25, 25, 25]  # the first chunk only
     assert_array_equal(bmu[25:], _float64_product_search(X[25:], W, np.ones(25))[0])
+
+
+@pytest.mark.parametrize("n_features", [64, 80], ids=["in blocks", "whole chunk"])
+@pytest.mark.parametrize("n_near", [300, 200], ids=["every row", "from row 100"])
+def test_float32_product_search_stops_where_every_unit_needs_a_recheck(
+    n_features, n_near, monkeypatch
+):
+    # Prototypes spread by 1e-3 around 1e6: for rows among them the float64
+    # product's own rounding (the margin's second term) covers every unit,
+    # so each such row would re-check all 400 units, one dot product each.
+    # Rows near 0 are far from every prototype, with one candidate each.
+    # The search stops before the first row among the prototypes, and the
+    # float64 product does the rest of the chunk: the float64 search's
+    # result (to the bit where it did all rows).
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.rand(300 - n_near, n_features), rng.rand(n_near, n_features) * 1e-3 + 1e6])
+    W = rng.rand(400, n_features) * 1e-3 + 1e6
+    weights = rng.choice([0.0, 1.0, 2.0], size=X.shape[0])
+    assert _bmu.float32_search_terms(W, (W * W).sum(axis=1)) is not None
+    blocked = n_features <= _bmu._BLOCKED_MAX_FEATURES
+    kernel = "_assign_in_blocks" if blocked else "_distances_and_sums"
+    original = getattr(_bmu, kernel)
+    float64_rows = []
+
+    def float64_kernel(*args):
+        float64_rows.append(args[0 if blocked else 2].shape[0])
+        return original(*args)
+
+    monkeypatch.setattr(_bmu, kernel, float64_kernel)
+    bmu, dist, S, n = batch_statistics(X, weights, W, batch_size=300)
+    assert float64_rows == [n_near]
+    monkeypatch.setattr(_bmu, "_FLOAT32_SEARCH_MIN_FEATURES", n_features + 1)
+    float64_bmu, float64_dist, float64_S, float64_n = batch_statistics(X, weights, W, 300)
+    assert float64_rows == [n_near, 300]
+    assert_array_equal(bmu, float64_bmu)
+    assert_array_equal(n, float64_n)
+    if n_near == 300:
+        assert_array_equal(dist, float64_dist)
+        assert_array_equal(S, float64_S)
+    assert_allclose(dist, float64_dist, rtol=1e-12)
+    assert_allclose(S, float64_S, rtol=1e-15)
 
 
 def test_block_rows_are_a_power_of_two_of_about_the_block_size():
