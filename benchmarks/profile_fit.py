@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cases import CASES, load  # noqa: E402
 
-from sklearn_som import SelfOrganizingMap, _small_batch, _som, _train  # noqa: E402
+from sklearn_som import SelfOrganizingMap, _batch_step, _small_batch, _som, _train  # noqa: E402
 
 # (owner, attribute, label): the steps of a fit, in order. Indented labels
 # are parts of the step above them; steps a fit does not call are not shown.
@@ -45,7 +45,7 @@ STEPS = [
     (SelfOrganizingMap, "_train_epochs", "training epochs"),
     (_small_batch, "batch_epochs", "  compiled epochs (small data)"),
     (_train, "batch_statistics", "  search and sums"),
-    (_train, "batch_update", "  neighbourhood update"),
+    (_batch_step, "batch_update", "  neighbourhood update"),
     (SelfOrganizingMap, "_online_epochs", "  online epochs"),
     (_som, "compiled_online_epoch", "    compiled steps"),
     (SelfOrganizingMap, "_random_state", "    random generator"),

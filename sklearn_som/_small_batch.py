@@ -10,30 +10,27 @@ with BLAS called from compiled code (``np.dot``) for the two products.
 
 The arithmetic is the batch map of :mod:`sklearn_som._train`, in the dtype of
 the data: ``d = |w|^2 - 2 x.w`` and its first argmin, ``S = sum s_i x_i`` and
-``n = sum s_i`` per BMU, ``H @ [S n]`` with the full neighbourhood matrix
-``H[j, k] = values[level_index[j, k]]`` (one value per distinct grid
-distance), ``W += lr * (H S - (H n) W) / (|H| n)`` where the denominator is
-positive. The Gaussian on a rectangular grid is split into its two axes as
-in :func:`sklearn_som._neighborhood.apply_neighborhood`: ``H @ [S n]`` is a
-product along the columns of each grid row, then one along the rows, with no
-``H`` to fill (on iris 10x10, 1.9 against 7.1 us per epoch for filling ``H``
-and the full product). Only the order of some sums differs from the chunked
-path, so the maps agree to rounding. :func:`applies` says when this path is
-used: when the distance block and ``H`` together hold at most
-``_MAX_ELEMENTS`` numbers (far below the ``2**20`` the chunked path allows per
-chunk) and the caller has checked that all rows fit in one ``batch_size``
-chunk.
+``n = sum s_i`` per BMU, then the neighbourhood product and relaxed step of
+:func:`sklearn_som._batch_step.relaxed_step`, which the chunked path's
+epochs call too (its separable Gaussian took 1.9 against 7.1 us per epoch on
+iris 10x10, against filling ``H`` and the full product). Only the order of
+some sums differs from the chunked path, so the maps agree to rounding.
+:func:`applies` says when this path is used: when the distance block and
+``H`` together hold at most ``_MAX_ELEMENTS`` numbers (far below the ``2**20``
+the chunked path allows per chunk) and the caller has checked that all rows
+fit in one ``batch_size`` chunk.
 """
 
 import numpy as np
 
-from ._neighborhood import NEIGHBORHOODS, SIGNED, axis_neighborhoods, is_separable
+from ._batch_step import neighborhood_tables
 
 try:
     import numba
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 else:
+    from ._batch_step import relaxed_step
     from ._bmu import first_argmin
 
 # Up to this many elements of (rows x units) + (units x units) the compiled
@@ -51,16 +48,6 @@ def applies(X, n_units):
 
 
 if numba is not None:
-
-    @numba.njit(cache=True, nogil=True)
-    def _separable_product(row_values, column_values, M):
-        """``(G_rows kron G_columns) @ M``: along each grid row's columns, then along rows."""
-        n_rows, n_columns = row_values.shape[0], column_values.shape[0]
-        T = np.empty_like(M)
-        for r in range(n_rows):
-            units = slice(r * n_columns, (r + 1) * n_columns)
-            T[units] = np.dot(column_values, M[units])
-        return np.dot(row_values, T.reshape(n_rows, -1)).reshape(M.shape)
 
     @numba.njit(cache=True, nogil=True)
     def _epochs(
@@ -88,7 +75,6 @@ if numba is not None:
         W2T = np.empty((n_features, n_units), dtype=W.dtype)
         w_sq = np.empty(n_units, dtype=W.dtype)
         row = np.empty(n_units, dtype=W.dtype)
-        signed = abs_values.shape[0] > 0
         for epoch in range(rates.shape[0]):
             # BMU search: d[i, j] = |w_j|^2 - 2 x_i.w_j, first argmin per row.
             for j in range(n_units):
@@ -111,26 +97,17 @@ if numba is not None:
                         M[best, f] += s * X[i, f]
                     M[best, n_features] += s
             errors[epoch] = qe / total_weight
-            # Neighbourhood product and the relaxed batch step.
-            if separable:
-                HM = _separable_product(row_values[epoch], column_values[epoch], M)
-            else:
-                for j in range(n_units):
-                    for k in range(n_units):
-                        H[j, k] = values[epoch, level_index[j, k]]
-                HM = np.dot(H, M)
-            mass = HM[:, n_features]
-            if signed:
-                for j in range(n_units):
-                    for k in range(n_units):
-                        H[j, k] = abs_values[epoch, level_index[j, k]]
-                mass = np.dot(H, M[:, n_features].copy())
-            rate = rates[epoch]
-            for j in range(n_units):
-                if mass[j] > 0:
-                    for f in range(n_features):
-                        step = (HM[j, f] - HM[j, n_features] * W[j, f]) / mass[j]
-                        W[j, f] += rate * step
+            relaxed_step(
+                W,
+                M,
+                values[epoch],
+                abs_values[epoch],
+                level_index,
+                row_values[epoch],
+                column_values[epoch],
+                rates[epoch],
+                H,
+            )
 
 
 def batch_epochs(X, sample_weight, x_sq, W, grid, neighborhood, sigmas, rates):
@@ -139,18 +116,12 @@ def batch_epochs(X, sample_weight, x_sq, W, grid, neighborhood, sigmas, rates):
     ``sigmas`` and ``rates`` give each epoch's radius and learning rate;
     ``x_sq`` holds the rows' squared norms. ``W`` is not modified.
     """
-    levels, level_index = grid.distance_levels()
-    sigmas = np.asarray(sigmas, dtype=np.float64)
-    if is_separable(grid, neighborhood):
-        row_values, column_values = axis_neighborhoods(grid, sigmas, W.dtype)
-        values = np.empty((sigmas.size, 0), dtype=W.dtype)
-    else:
-        row_values = column_values = np.empty((sigmas.size, 0, 0), dtype=W.dtype)
-        values = NEIGHBORHOODS[neighborhood](levels[None, :], sigmas[:, None])
-        values = np.ascontiguousarray(values, dtype=W.dtype)
-    abs_values = np.abs(values) if neighborhood in SIGNED else values[:0]
+    _, level_index = grid.distance_levels()
+    values, abs_values, row_values, column_values = neighborhood_tables(
+        grid, neighborhood, sigmas, W.dtype
+    )
     W = np.array(W, order="C")
-    errors = np.empty(sigmas.size, dtype=np.float64)
+    errors = np.empty(values.shape[0], dtype=np.float64)
     rates = np.asarray(rates, dtype=W.dtype)
     _epochs(
         X,

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _small_batch, _train
+from . import _batch_step, _small_batch, _train
 from ._bmu import (
     auto_batch_size,
     best_matching_units,
@@ -577,7 +577,7 @@ class SelfOrganizingMap(
         """One epoch of the batch map, chunk by chunk; returns new prototypes and ``[QE]``."""
         sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
         _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size, x_sq)
-        W = _train.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
+        W = _batch_step.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
         return W, [_weighted_mean(dist, sample_weight)]
 
     def _online_epochs(self, X, sample_weight, W, epochs):

@@ -307,7 +307,7 @@ def test_partial_fit_after_the_grid_changed(iris, fitted):
 @pytest.mark.parametrize(
     "module, function, batch_size",
     [
-        ("_train", "batch_update", 16),  # chunked path: interrupted in its third epoch
+        ("_batch_step", "batch_update", 16),  # chunked path: interrupted in its third epoch
         ("_small_batch", "batch_epochs", None),  # compiled path: interrupted once it returns
     ],
 )

@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.datasets import load_digits
 
-from sklearn_som import SelfOrganizingMap, _bmu, _online, _small_batch
+from sklearn_som import SelfOrganizingMap, _batch_step, _bmu, _online, _small_batch
 from sklearn_som._bmu import best_matching_units, distances
 from sklearn_som._grid import Grid
 from sklearn_som._init import pca_init, principal_axes
@@ -818,6 +818,32 @@ def test_compiled_batch_epoch_equals_the_reference(dtype, neighborhood, grid):
         assert_allclose(compiled, reference, rtol=tolerance, atol=tolerance)
         assert errors[0] == pytest.approx(np.dot(dist, weights) / weights.sum(), rel=tolerance)
         W = reference
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
+@pytest.mark.parametrize(
+    "grid",
+    [Grid(5, 6), Grid(4, 5, periodic=True), Grid(4, 5, "hexagonal", periodic=True)],
+    ids=str,
+)
+def test_compiled_batch_update_equals_the_reference_to_the_bit(dtype, neighborhood, grid):
+    # The chunked path's neighbourhood product and relaxed step, one compiled
+    # call: the reference's operations in the reference's order. A unit no
+    # row reaches (bubble and triangle at sigma 0.6) keeps its prototype.
+    if _batch_step.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    X = rng.rand(120, 7).astype(dtype)
+    weights = rng.choice([0.0, 0.5, 1.0, 2.0, 3.0], size=120).astype(dtype)
+    W = rng.rand(grid.n_units, 7).astype(dtype)
+    _, _, S, n = batch_statistics(X, weights, W, batch_size=32)
+    W_before = W.copy()
+    for sigma, rate in [(1.5, 1.0), (1.2, 0.7), (0.6, 1.0)]:
+        compiled = _batch_step.batch_update(W, S, n, grid, neighborhood, sigma, rate)
+        assert compiled.dtype == dtype
+        assert_array_equal(compiled, batch_update(W, S, n, grid, neighborhood, sigma, rate))
+    assert_array_equal(W, W_before)
 
 
 def test_small_fits_take_the_compiled_path_and_match_the_chunked_one(monkeypatch):

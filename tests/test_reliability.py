@@ -268,7 +268,7 @@ def test_loading_a_model_from_another_version_warns(iris):
 
 @pytest.mark.parametrize(
     "module, function, batch_size",
-    [("_train", "batch_update", 16), ("_small_batch", "batch_epochs", None)],
+    [("_batch_step", "batch_update", 16), ("_small_batch", "batch_epochs", None)],
 )
 def test_keyboard_interrupt_in_partial_fit_keeps_the_last_complete_call(
     iris, monkeypatch, module, function, batch_size
