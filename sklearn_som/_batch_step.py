@@ -35,23 +35,26 @@ except ImportError:  # pragma: no cover - exercised only without numba
 def neighborhood_tables(grid, neighborhood, sigmas, dtype):
     """What :func:`relaxed_step` needs of the neighbourhood, one row per radius in ``sigmas``.
 
-    Returns ``(values, abs_values, row_values, column_values)``: the value at
-    each of the grid's distance levels (:meth:`Grid.distance_levels`) and
-    their absolute values for a neighbourhood that takes negative ones
-    (empty rows otherwise), or, where the neighbourhood is separable, empty
-    rows of levels and the Gaussian along the grid's rows and columns.
+    Returns ``(values, abs_values, level_index, row_values, column_values)``:
+    the value at each of the grid's distance levels and which level each
+    pair of units is at (:meth:`Grid.distance_levels`), and the absolute
+    values for a neighbourhood that takes negative ones (empty rows
+    otherwise); or, where the neighbourhood is separable, the Gaussian along
+    the grid's rows and columns and nothing of the levels, so that no
+    ``(n_units, n_units)`` array is made.
     """
     sigmas = np.asarray(sigmas, dtype=np.float64)
     if is_separable(grid, neighborhood):
         row_values, column_values = axis_neighborhoods(grid, sigmas, dtype)
         values = np.empty((sigmas.size, 0), dtype=dtype)
+        level_index = np.empty((0, 0), dtype=np.int32)
     else:
         row_values = column_values = np.empty((sigmas.size, 0, 0), dtype=dtype)
-        levels, _ = grid.distance_levels()
+        levels, level_index = grid.distance_levels()
         values = NEIGHBORHOODS[neighborhood](levels[None, :], sigmas[:, None])
         values = np.ascontiguousarray(values, dtype=dtype)
     abs_values = np.abs(values) if neighborhood in SIGNED else values[:, :0]
-    return values, abs_values, row_values, column_values
+    return values, abs_values, level_index, row_values, column_values
 
 
 if numba is not None:
@@ -115,8 +118,7 @@ def batch_update(W, S, n, grid, neighborhood, sigma, learning_rate):
     """
     if numba is None:
         return _train.batch_update(W, S, n, grid, neighborhood, sigma, learning_rate)
-    _, level_index = grid.distance_levels()
-    values, abs_values, row_values, column_values = neighborhood_tables(
+    values, abs_values, level_index, row_values, column_values = neighborhood_tables(
         grid, neighborhood, [sigma], W.dtype
     )
     return _updated(

@@ -116,8 +116,7 @@ def batch_epochs(X, sample_weight, x_sq, W, grid, neighborhood, sigmas, rates):
     ``sigmas`` and ``rates`` give each epoch's radius and learning rate;
     ``x_sq`` holds the rows' squared norms. ``W`` is not modified.
     """
-    _, level_index = grid.distance_levels()
-    values, abs_values, row_values, column_values = neighborhood_tables(
+    values, abs_values, level_index, row_values, column_values = neighborhood_tables(
         grid, neighborhood, sigmas, W.dtype
     )
     W = np.array(W, order="C")

@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.datasets import load_digits
 
-from sklearn_som import SelfOrganizingMap, _batch_step, _bmu, _online, _small_batch
+from sklearn_som import SelfOrganizingMap, _batch_step, _bmu, _grid, _online, _small_batch
 from sklearn_som._bmu import best_matching_units, distances
 from sklearn_som._grid import Grid
 from sklearn_som._init import pca_init, principal_axes
@@ -844,6 +844,23 @@ def test_compiled_batch_update_equals_the_reference_to_the_bit(dtype, neighborho
         assert compiled.dtype == dtype
         assert_array_equal(compiled, batch_update(W, S, n, grid, neighborhood, sigma, rate))
     assert_array_equal(W, W_before)
+
+
+@pytest.mark.parametrize("batch_size", [None, 50], ids=["compiled epochs", "chunked epochs"])
+def test_separable_batch_map_makes_no_unit_by_unit_array(batch_size, monkeypatch):
+    # The Gaussian on a rectangular grid goes axis by axis: neither path may
+    # build the grid's (n_units, n_units) distances, 10**8 numbers on a
+    # 100 x 100 map.
+    def unit_by_unit(grid):
+        raise AssertionError(f"(n_units, n_units) array made for {grid}")
+
+    monkeypatch.setattr(_grid, "_squared_distances", unit_by_unit)
+    monkeypatch.setattr(_grid, "_distance_levels", unit_by_unit)
+    X = np.random.RandomState(0).rand(200, 3)
+    som = SelfOrganizingMap(6, 7, max_iter=3, batch_size=batch_size, random_state=0).fit(X)
+    assert np.isfinite(som.quantization_error_)
+    with pytest.raises(AssertionError, match="n_units, n_units"):
+        SelfOrganizingMap(6, 7, neighborhood="bubble", max_iter=1, batch_size=batch_size).fit(X)
 
 
 def test_small_fits_take_the_compiled_path_and_match_the_chunked_one(monkeypatch):
