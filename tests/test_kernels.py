@@ -789,21 +789,25 @@ def test_pca_init_of_one_dimensional_data_on_a_square_grid_has_distinct_units():
 # ---------------------------------------------------------------- compiled small-data batch path
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
-@pytest.mark.parametrize(
-    "grid",
-    [Grid(5, 6), Grid(4, 5, periodic=True), Grid(4, 5, "hexagonal", periodic=True)],
-    ids=str,
-)
-def test_compiled_batch_epoch_equals_the_reference(dtype, neighborhood, grid):
-    if _small_batch.numba is None:
-        pytest.skip("numba is not installed")
+_BATCH_GRIDS = [Grid(5, 6), Grid(4, 5, periodic=True), Grid(4, 5, "hexagonal", periodic=True)]
+
+
+def _batch_problem(dtype, grid):
+    """120 rows of 7 features, weights from 0 to 3, and random prototypes for ``grid``."""
     rng = np.random.RandomState(0)
     X = rng.rand(120, 7).astype(dtype)
     weights = rng.choice([0.0, 0.5, 1.0, 2.0, 3.0], size=120).astype(dtype)
+    return X, weights, rng.rand(grid.n_units, 7).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
+@pytest.mark.parametrize("grid", _BATCH_GRIDS, ids=str)
+def test_compiled_batch_epoch_equals_the_reference(dtype, neighborhood, grid):
+    if _small_batch.numba is None:
+        pytest.skip("numba is not installed")
+    X, weights, W = _batch_problem(dtype, grid)
     x_sq = (X.astype(np.float64) ** 2).sum(axis=1).astype(dtype)
-    W = rng.rand(grid.n_units, 7).astype(dtype)
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     # Epoch by epoch from the reference's prototypes, so that a rounding-level
     # tie cannot send a row to another unit and compound over epochs.
@@ -822,21 +826,14 @@ def test_compiled_batch_epoch_equals_the_reference(dtype, neighborhood, grid):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
-@pytest.mark.parametrize(
-    "grid",
-    [Grid(5, 6), Grid(4, 5, periodic=True), Grid(4, 5, "hexagonal", periodic=True)],
-    ids=str,
-)
+@pytest.mark.parametrize("grid", _BATCH_GRIDS, ids=str)
 def test_compiled_batch_update_equals_the_reference_to_the_bit(dtype, neighborhood, grid):
     # The chunked path's neighbourhood product and relaxed step, one compiled
     # call: the reference's operations in the reference's order. A unit no
     # row reaches (bubble and triangle at sigma 0.6) keeps its prototype.
     if _batch_step.numba is None:
         pytest.skip("numba is not installed")
-    rng = np.random.RandomState(0)
-    X = rng.rand(120, 7).astype(dtype)
-    weights = rng.choice([0.0, 0.5, 1.0, 2.0, 3.0], size=120).astype(dtype)
-    W = rng.rand(grid.n_units, 7).astype(dtype)
+    X, weights, W = _batch_problem(dtype, grid)
     _, _, S, n = batch_statistics(X, weights, W, batch_size=32)
     W_before = W.copy()
     for sigma, rate in [(1.5, 1.0), (1.2, 0.7), (0.6, 1.0)]:
