@@ -417,6 +417,17 @@ if numba is not None:
 _NO_AXES = np.zeros((0, 0), dtype=np.int64)
 
 
+def _no_levels():
+    # Read-only, as the grid's own levels are, so that numba compiles no
+    # second version of the kernels for them.
+    levels, index = np.zeros(0), np.zeros((0, 0), dtype=np.int32)
+    levels.flags.writeable = index.flags.writeable = False
+    return levels, index
+
+
+_NO_LEVELS = _no_levels()
+
+
 def _separable_offsets(grid):
     """The grid's offsets by axis for the separable Gaussian; two empty arrays turn it off."""
     if grid.topology == "rectangular":
@@ -440,8 +451,15 @@ def compiled_online_epoch(neighborhood_name, layout=None):
     kernels = {"row_major": _row_major_epoch, "transposed": _transposed_epoch}
 
     def epoch(X, sample_weight, W, order, grid, sigmas, rates, negligible, dist):
-        levels, level_index = grid.distance_levels()
         axis_offsets = _separable_offsets(grid)
+        # The Gaussian split by axis, for rows of weight 1, never reads the
+        # grid's distance levels, an (n_units, n_units) array: 1.2 GB on a
+        # 100x100 map.
+        by_axis = code == GAUSSIAN and axis_offsets[1].shape[0] > 0
+        if by_axis and np.all(sample_weight == 1):
+            levels, level_index = _NO_LEVELS
+        else:
+            levels, level_index = grid.distance_levels()
         small = X.shape[1] <= _TRANSPOSED_MAX_FEATURES[W.dtype]
         kernel = kernels[layout or ("transposed" if small else "row_major")]
         args = (levels, level_index, axis_offsets, code, sigmas, rates, negligible, dist)

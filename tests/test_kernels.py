@@ -860,6 +860,25 @@ def test_separable_batch_map_makes_no_unit_by_unit_array(batch_size, monkeypatch
         SelfOrganizingMap(6, 7, neighborhood="bubble", max_iter=1, batch_size=batch_size).fit(X)
 
 
+@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
+def test_separable_online_fit_makes_no_unit_by_unit_array(topology, monkeypatch):
+    # The online rule's Gaussian split by axis, on rows of weight 1, reads no
+    # grid distance levels; other weights take the general path, which does.
+    if _online.numba is None:
+        pytest.skip("numba is not installed")
+
+    def unit_by_unit(grid):
+        raise AssertionError(f"(n_units, n_units) array made for {grid}")
+
+    monkeypatch.setattr(_grid, "_squared_distances", unit_by_unit)
+    monkeypatch.setattr(_grid, "_distance_levels", unit_by_unit)
+    X = np.random.RandomState(0).rand(200, 3)
+    som = SelfOrganizingMap(6, 7, topology=topology, algorithm="online", random_state=0)
+    assert np.isfinite(som.fit(X).quantization_error_)
+    with pytest.raises(AssertionError, match="n_units, n_units"):
+        som.fit(X, sample_weight=np.full(200, 2.0))
+
+
 def test_small_fits_take_the_compiled_path_and_match_the_chunked_one(monkeypatch):
     X = np.random.RandomState(0).rand(60, 3)
     calls = []
