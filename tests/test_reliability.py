@@ -314,6 +314,37 @@ def test_keyboard_interrupt_in_the_online_rule_restores_the_map(iris, monkeypatc
     )
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("given", ["constructor", "set_params"])
+def test_interrupted_call_leaves_a_given_random_state_as_it_was(iris, monkeypatch, method, given):
+    # A RandomState passed as random_state is the caller's: a call that
+    # fails after drawing from it (random initialisation, then the epoch's
+    # shuffle) puts its state back, as it does for the map's own generator.
+    # (partial_fit on a fitted map continues the map's own generator, so
+    # there the given one is never drawn from; the pickle holds the map's.)
+    rng = np.random.RandomState(7)
+    params = dict(algorithm="online", init="random")
+    if given == "constructor":
+        som = SelfOrganizingMap(3, 3, random_state=rng, **params)
+    else:
+        som = SelfOrganizingMap(3, 3, random_state=0, **params).fit(iris)
+        som.set_params(random_state=rng)
+    before = pickle.dumps(som)
+    import sklearn_som._som as som_module
+
+    def interrupt(name):
+        def kernel(*args):
+            raise KeyboardInterrupt
+
+        return kernel
+
+    monkeypatch.setattr(som_module, "compiled_online_epoch", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        getattr(som, method)(iris)
+    assert pickle.dumps(som) == before
+    assert_array_equal(rng.uniform(size=5), np.random.RandomState(7).uniform(size=5))
+
+
 # ---------------------------------------------------------------- concurrency
 
 
