@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _batch_step, _small_batch, _train
 from ._bmu import (
+    Float32Search,
     auto_batch_size,
     best_matching_units,
     chunk_product_size,
@@ -568,6 +569,7 @@ class SelfOrganizingMap(
         if self.verbose:
             per_call = 1
         errors = []
+        float32_search = Float32Search()  # the fit's, across its epochs
         start = time.perf_counter()
         for k in range(0, count, per_call):
             group = epochs[k : k + per_call]
@@ -578,7 +580,9 @@ class SelfOrganizingMap(
                     X, sample_weight, x_sq, W, self._grid, self.neighborhood, sigmas, rates
                 )
             elif self.algorithm == "batch":
-                W, qes = self._batch_epoch(X, sample_weight, W, group[0], batch_size, x_sq)
+                W, qes = self._batch_epoch(
+                    X, sample_weight, W, group[0], batch_size, x_sq, float32_search
+                )
             else:
                 W, qes = self._online_epochs(X, sample_weight, W, group)
             errors.extend(qes)
@@ -589,10 +593,12 @@ class SelfOrganizingMap(
                 )
         return W, np.asarray(errors, dtype=np.float64)
 
-    def _batch_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq):
+    def _batch_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq, float32_search):
         """One epoch of the batch map, chunk by chunk; returns new prototypes and ``[QE]``."""
         sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
-        _, dist, S, n = _train.batch_statistics(X, sample_weight, W, batch_size, x_sq)
+        _, dist, S, n = _train.batch_statistics(
+            X, sample_weight, W, batch_size, x_sq, float32_search
+        )
         W = _batch_step.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
         return W, [_weighted_mean(dist, sample_weight)]
 

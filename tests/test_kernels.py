@@ -370,6 +370,36 @@ def test_float32_product_search_stops_where_every_unit_needs_a_recheck(
     assert_allclose(S, float64_S, rtol=1e-15)
 
 
+@pytest.mark.parametrize("stops", [True, False], ids=["far from the mean", "digits"])
+def test_a_fit_stops_trying_the_float32_search_after_it_stopped_once(stops, monkeypatch):
+    # Digits shrunk to 1e-3 and shifted to 1e6: every chunk's float32 search
+    # stops at its first row (the float64 rounding covers all 400 units). The
+    # fit's record (Float32Search) then sends its later passes straight to
+    # the float64 product; on ordinary digits every pass keeps the float32
+    # product. Either way the map is the one the float64 search gives.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    X = load_digits().data
+    X = X * 1e-3 + 1e6 if stops else X
+    original = _bmu._assign_in_blocks_float32
+    rows_done = []
+
+    def float32_kernel(*args):
+        done = original(*args)
+        rows_done.append(done)
+        return done
+
+    monkeypatch.setattr(_bmu, "_assign_in_blocks_float32", float32_kernel)
+    som = SelfOrganizingMap(20, 20, max_iter=4, batch_size=600, random_state=0).fit(X)
+    # Three chunks a pass (in threads: any order), four passes; the final
+    # pass is the exact search.
+    assert sorted(rows_done) == ([0, 0, 0] if stops else [597] * 4 + [600] * 8)
+    monkeypatch.setattr(_bmu, "_FLOAT32_SEARCH_MIN_FEATURES", 65)
+    float64 = SelfOrganizingMap(20, 20, max_iter=4, batch_size=600, random_state=0).fit(X)
+    assert_array_equal(som.labels_, float64.labels_)
+    assert_array_equal(som.cluster_centers_, float64.cluster_centers_)
+
+
 def test_block_rows_are_a_power_of_two_of_about_the_block_size():
     assert _bmu._block_rows(100) == 128  # 2**14 / 100 = 163.8
     assert _bmu._block_rows(400) == 32
