@@ -664,15 +664,21 @@ class SelfOrganizingMap(
         return result
 
     def _distances(self, X):
+        """Distances of validated ``X`` to every unit, each chunk written in place."""
         X_scaled, W = self._rescale(X), self._prototypes_for(X)
         w_sq = row_norms(W, squared=True)
+        out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
         chunks = chunk_slices(X.shape[0], self._batch_size_for(X))
+
+        def work(chunk):
+            distances(X_scaled[chunk], W, w_sq, out=out[chunk])
+
         with blas_limit(len(chunks), chunk_product_size(chunks, W)):
-            parts = list(map_chunks(lambda chunk: distances(X_scaled[chunk], W, w_sq), chunks))
-        if not parts:
-            return np.empty((0, W.shape[0]), dtype=X.dtype)
-        out = np.concatenate(parts)
-        return out if self._scale == 1 else out * X.dtype.type(self._scale)
+            for _ in map_chunks(work, chunks):  # in place: nothing to collect
+                pass
+        if self._scale != 1:
+            out *= X.dtype.type(self._scale)
+        return out
 
     def predict(self, X):
         """Cell of each row: the flat index of its best matching unit.

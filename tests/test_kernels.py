@@ -427,6 +427,30 @@ def test_value_range_is_the_minimum_and_maximum_and_finds_nan_or_infinity_in_any
             _bmu.finite_value_range(make(X))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_compiled_distances_equal_the_numpy_ones_to_the_bit(dtype, sparse_input, monkeypatch):
+    # The compiled pass after the product does numpy's five passes' operations
+    # in their order: same bits, so predict still equals transform's argmin.
+    # Digits shifted far from 0 as well, where the subtraction cancels.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    digits = load_digits().data[:300].astype(dtype)
+    rng = np.random.RandomState(0)
+    for X in [digits, digits + dtype(1e3)]:
+        W = X[rng.choice(len(X), 49, replace=False)] + rng.normal(size=(49, 64)).astype(dtype)
+        X = sp.csr_matrix(X) if sparse_input else X
+        out = np.full((400, 49), np.nan, dtype=dtype)
+        compiled = distances(X, W, out=out[50:350])
+        assert compiled.base is out and np.isnan(out[:50]).all() and np.isnan(out[350:]).all()
+        monkeypatch.setattr(_bmu, "numba", None)
+        reference = distances(X, W)
+        monkeypatch.undo()
+        assert compiled.dtype == reference.dtype == dtype
+        assert_array_equal(compiled.view(np.uint8), reference.view(np.uint8))
+        assert_array_equal(distances(X, W), reference)
+
+
 def test_bmu_search_keeps_float32():
     rng = np.random.RandomState(0)
     X, W = rng.rand(20, 3).astype(np.float32), rng.rand(4, 3).astype(np.float32)
