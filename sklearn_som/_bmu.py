@@ -476,11 +476,13 @@ class Float32Search:
 
     One per fit, passed to every :func:`batch_statistics` of its epochs.
     A chunk whose float32 search stops (most units within the margin, see
-    ``_recheck_and_sum``) turns it off for the passes that follow: the
-    margin is wide where the data lie far from the prototypes' mean next to
-    their spread, which does not change from one epoch to the next, and on
-    such data every chunk of every pass stopped, each after paying for the
-    float32 terms and its first rows' product.
+    ``_recheck_and_sum``) turns it off for the passes that follow. The
+    margin is wide where the data lie far from the origin, or from the
+    prototypes' mean, next to the prototypes' spread: a matter of where the
+    data sit, which the epochs change little, and on such data every chunk
+    of every pass stopped, each after paying for the float32 terms and its
+    first rows' product. Should a later pass have kept it, the rest of the
+    fit loses at most the float32 product's gain (1.1x - 1.5x a pass).
     """
 
     __slots__ = ("active",)
