@@ -605,18 +605,29 @@ def assign_and_sum(
     return bmu, dist, S, n
 
 
-def _exact_chunk_numpy(X_chunk, W, w_sq, second):
-    d = distances(X_chunk, W, w_sq)
+def best_two_of(d, second=True):
+    """BMU, its distance and the second BMU of each row of the distances ``d``.
+
+    The first smallest of each row, then the first smallest of the rest
+    (``-1`` with a single unit; ``None`` without ``second``): what
+    :func:`best_matching_units` finds, ties and rounding included, for ``d``
+    from :func:`distances`. ``d`` is left as it was.
+    """
     rows = np.arange(d.shape[0])
-    best = np.argmin(d, axis=1)
+    best = np.argmin(d, axis=1).astype(np.int64, copy=False)
     dist = d[rows, best]
     if not second:
         return best, dist, None
     bmu2 = np.full(d.shape[0], -1, dtype=np.int64)
-    if W.shape[0] > 1:
+    if d.shape[1] > 1:
         d[rows, best] = np.inf
-        bmu2 = np.argmin(d, axis=1)
+        bmu2 = np.argmin(d, axis=1).astype(np.int64, copy=False)
+        d[rows, best] = dist
     return best, dist, bmu2
+
+
+def _exact_chunk_numpy(X_chunk, W, w_sq, second):
+    return best_two_of(distances(X_chunk, W, w_sq), second)
 
 
 if numba is not None:

@@ -25,6 +25,7 @@ from ._bmu import (
     Float32Search,
     auto_batch_size,
     best_matching_units,
+    best_two_of,
     chunk_product_size,
     chunk_slices,
     distances,
@@ -429,6 +430,11 @@ class SelfOrganizingMap(
         self : object
             The fitted map.
         """
+        self._fit(X, sample_weight)
+        return self
+
+    def _fit(self, X, sample_weight, keep_distances=False):
+        """Train on ``X``; returns its distances to every unit if ``keep_distances``."""
         with _all_or_nothing(self):
             X, sample_weight, value_range = self._validate_training_data(
                 X, sample_weight, reset=True
@@ -442,8 +448,9 @@ class SelfOrganizingMap(
                 )
                 self.n_iter_ = self.max_iter
                 self.quantization_errors_ = errors
-                self._set_fitted_state(W, X, sample_weight, batch_size, x_sq)
-        return self
+                return self._set_fitted_state(
+                    W, X, sample_weight, batch_size, x_sq, keep_distances
+                )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -629,15 +636,29 @@ class SelfOrganizingMap(
         qes = (dist.reshape(weights.shape) * weights).sum(axis=1) / weights.sum(axis=1)
         return W, qes
 
-    def _set_fitted_state(self, W, X, sample_weight, batch_size, x_sq):
-        """Prototypes and training-set measures from ``W`` and ``X`` (both rescaled)."""
-        bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, x_sq=x_sq)
+    def _set_fitted_state(self, W, X, sample_weight, batch_size, x_sq, keep_distances=False):
+        """Prototypes and training-set measures from ``W`` and ``X`` (both rescaled).
+
+        With ``keep_distances`` (``fit_transform``) the BMUs are read from the
+        distances that ``transform`` would return, made once here for both
+        (the same BMUs as the search's, to the bit), and those are returned;
+        otherwise ``None``.
+        """
+        D = None
+        if keep_distances:
+            D = self._chunked_distances(X, W, batch_size)
+            bmu, dist, bmu2 = best_two_of(D)
+        else:
+            bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, x_sq=x_sq)
         self.cluster_centers_ = W * W.dtype.type(self._scale) if self._scale != 1 else W
         self.labels_ = bmu
         self.unit_coordinates_ = np.array(self._grid.coordinates())
         self.quantization_error_ = _weighted_mean(dist, sample_weight) * self._scale
         not_adjacent = ~self._grid.are_neighbors(bmu, bmu2)
         self.topographic_error_ = _weighted_mean(not_adjacent, sample_weight)
+        if D is not None and self._scale != 1:
+            D *= D.dtype.type(self._scale)
+        return D
 
     # ------------------------------------------------------------------
     # Using the map
@@ -664,20 +685,26 @@ class SelfOrganizingMap(
         return result
 
     def _distances(self, X):
-        """Distances of validated ``X`` to every unit, each chunk written in place."""
-        X_scaled, W = self._rescale(X), self._prototypes_for(X)
+        """Distances of validated ``X`` to every unit."""
+        out = self._chunked_distances(
+            self._rescale(X), self._prototypes_for(X), self._batch_size_for(X)
+        )
+        if self._scale != 1:
+            out *= X.dtype.type(self._scale)
+        return out
+
+    def _chunked_distances(self, X, W, batch_size):
+        """Distances of ``X`` to ``W`` (both rescaled), each chunk written in place."""
         w_sq = row_norms(W, squared=True)
         out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
-        chunks = chunk_slices(X.shape[0], self._batch_size_for(X))
+        chunks = chunk_slices(X.shape[0], batch_size)
 
         def work(chunk):
-            distances(X_scaled[chunk], W, w_sq, out=out[chunk])
+            distances(X[chunk], W, w_sq, out=out[chunk])
 
         with blas_limit(len(chunks), chunk_product_size(chunks, W)):
             for _ in map_chunks(work, chunks):  # in place: nothing to collect
                 pass
-        if self._scale != 1:
-            out *= X.dtype.type(self._scale)
         return out
 
     def predict(self, X):
@@ -716,8 +743,13 @@ class SelfOrganizingMap(
         check_is_fitted(self)
         return self._distances(self._check_test_data(X))
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, sample_weight=None):
         """Train the map and return the distances of ``X`` to every prototype.
+
+        The same as ``fit(X).transform(X)``, to the bit, with one pass over
+        ``X`` fewer: the fit's final pass makes the distances once and reads
+        ``labels_`` and the errors from them.
 
         Parameters
         ----------
@@ -735,8 +767,7 @@ class SelfOrganizingMap(
         X_new : ndarray of shape (n_samples, n_rows * n_columns)
             Distances of the training rows to every prototype.
         """
-        self.fit(X, sample_weight=sample_weight)
-        return self._distances(self._check_test_data(X))
+        return self._fit(X, sample_weight, keep_distances=True)
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the mean quantization error of ``X`` (higher is better).

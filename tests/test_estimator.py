@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_iris
@@ -80,10 +81,51 @@ def test_unit_coordinates(fitted):
     assert_array_equal(fitted.unit_coordinates_[7], [1, 1])  # row 1, column 1
 
 
-def test_fit_transform_equals_fit_then_transform(iris):
-    X, _ = iris
-    som = SelfOrganizingMap(4, 4, random_state=0)
-    assert_allclose(som.fit_transform(X), som.transform(X))
+@pytest.mark.parametrize(
+    "case", ["iris", "ties", "float32", "csr", "weights", "rescaled", "one unit", "online"]
+)
+def test_fit_transform_equals_fit_then_transform_to_the_bit(iris, case):
+    # fit_transform reads labels_ and the errors from the distances it
+    # returns, made once; fit finds them with the compiled search. Both must
+    # give the same map, the same fitted attributes and the same distances,
+    # ties between units included (integer data and a 4 x 4 map of repeated
+    # prototypes), in float32, from sparse input, with weights, with data
+    # rescaled by a power of two (float32 beyond 2**32) and on one unit.
+    X = iris[0]
+    params, weights = dict(n_rows=4, n_columns=4, random_state=0), None
+    if case == "ties":
+        X = np.random.RandomState(0).randint(0, 3, size=(300, 2)).astype(float)
+        params["init"] = np.repeat(np.eye(2)[[0, 1, 0, 1]], 4, axis=0)
+        params["max_iter"] = 1
+    elif case == "float32":
+        X = X.astype(np.float32)
+    elif case == "csr":
+        X = sp.csr_matrix(np.where(X > 0.5, X, 0.0))
+    elif case == "weights":
+        weights = np.random.RandomState(1).choice([0.0, 0.5, 1.0, 3.0], size=X.shape[0])
+    elif case == "rescaled":
+        X = (X * 1e12).astype(np.float32)
+    elif case == "one unit":
+        params.update(n_rows=1, n_columns=1)
+    elif case == "online":
+        params["algorithm"] = "online"
+    a = SelfOrganizingMap(**params)
+    distances = a.fit_transform(X, sample_weight=weights)
+    b = SelfOrganizingMap(**params).fit(X, sample_weight=weights)
+    if case == "rescaled":
+        assert a._scale != 1
+    assert_array_equal(distances, b.transform(X))
+    assert distances.dtype == b.transform(X).dtype
+    assert_array_equal(a.transform(X), distances)
+    assert_array_equal(a.labels_, b.labels_)
+    assert_array_equal(a.labels_, distances.argmin(axis=1))
+    assert a.labels_.dtype == b.labels_.dtype == np.int64
+    assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert a.quantization_error_ == b.quantization_error_
+    assert a.topographic_error_ == b.topographic_error_
+    if case == "ties":
+        ordered = np.sort(distances, axis=1)
+        assert np.any(ordered[:, 0] == ordered[:, 1])  # ties did occur
 
 
 def test_pickle_round_trip(iris, fitted):
