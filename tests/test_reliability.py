@@ -286,12 +286,8 @@ def test_keyboard_interrupt_in_partial_fit_keeps_the_last_complete_call(
     assert pickle.dumps(som) == before
 
 
-@pytest.mark.parametrize("method", ["fit", "partial_fit"])
-def test_keyboard_interrupt_in_the_online_rule_restores_the_map(iris, monkeypatch, method):
-    # partial_fit continues the fit's random generator, which the epoch's
-    # shuffle consumes before the interrupt: its state must come back too.
-    som = SelfOrganizingMap(3, 3, algorithm="online", random_state=0).fit(iris)
-    before = pickle.dumps(som)
+def _interrupt_the_online_rule(monkeypatch):
+    """Make every online epoch ruin its working copy of the prototypes, then raise."""
     import sklearn_som._som as som_module
 
     def interrupt(name):
@@ -302,6 +298,15 @@ def test_keyboard_interrupt_in_the_online_rule_restores_the_map(iris, monkeypatc
         return kernel
 
     monkeypatch.setattr(som_module, "compiled_online_epoch", interrupt)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_keyboard_interrupt_in_the_online_rule_restores_the_map(iris, monkeypatch, method):
+    # partial_fit continues the fit's random generator, which the epoch's
+    # shuffle consumes before the interrupt: its state must come back too.
+    som = SelfOrganizingMap(3, 3, algorithm="online", random_state=0).fit(iris)
+    before = pickle.dumps(som)
+    _interrupt_the_online_rule(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         getattr(som, method)(iris)
     assert pickle.dumps(som) == before
@@ -330,15 +335,7 @@ def test_interrupted_call_leaves_a_given_random_state_as_it_was(iris, monkeypatc
         som = SelfOrganizingMap(3, 3, random_state=0, **params).fit(iris)
         som.set_params(random_state=rng)
     before = pickle.dumps(som)
-    import sklearn_som._som as som_module
-
-    def interrupt(name):
-        def kernel(*args):
-            raise KeyboardInterrupt
-
-        return kernel
-
-    monkeypatch.setattr(som_module, "compiled_online_epoch", interrupt)
+    _interrupt_the_online_rule(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         getattr(som, method)(iris)
     assert pickle.dumps(som) == before
