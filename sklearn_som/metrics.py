@@ -29,6 +29,7 @@ scorer to tune ``sigma`` and ``learning_rate`` together.
 """
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
@@ -114,6 +115,13 @@ def distortion(som, X, sigma=None, sample_weight=None):
     neighbourhood function; ``sigma`` defaults to the final radius of the
     map's schedule.
 
+    Each row's sum is ``c_b |x|^2 - 2 x.m_b + e_b`` for its BMU ``b``, from
+    ``c_b = sum_j h_bj``, ``m_b = sum_j h_bj w_j`` and
+    ``e_b = sum_j h_bj |w_j|^2`` (dense rows and prototypes first shifted by
+    the prototypes' mean, so the terms stay small), in float64: one pass
+    over ``X`` after the BMU search, instead of every row's distance to
+    every unit.
+
     Parameters
     ----------
     som : fitted SelfOrganizingMap or Pipeline ending in one
@@ -130,10 +138,22 @@ def distortion(som, X, sigma=None, sample_weight=None):
         sigma = som._sigma_range()[1]
     H = NEIGHBORHOODS[som.neighborhood](som._grid.squared_distances(), sigma)
     bmu, _ = _assign(som, X)
+    W = som.cluster_centers_.astype(np.float64)
+    shift = np.zeros(W.shape[1]) if sparse.issparse(X) else W.mean(axis=0)
+    W = W - shift
+    mass, pull, energy = H.sum(axis=1), H @ W, H @ row_norms(W, squared=True)
     per_row = np.empty(X.shape[0])
     for chunk in chunk_slices(X.shape[0], som._batch_size_for(X)):
-        D = som._distances(X[chunk]).astype(np.float64) ** 2
-        per_row[chunk] = np.einsum("ij,ij->i", H[bmu[chunk]], D)
+        b = bmu[chunk]
+        if sparse.issparse(X):
+            # Through the (chunk, units) product, as bounded as the search's,
+            # not a dense (chunk, features) gather of wide sparse rows.
+            rows = X[chunk].astype(np.float64)
+            cross = np.asarray(rows @ pull.T)[np.arange(b.size), b]
+        else:
+            rows = X[chunk].astype(np.float64) - shift
+            cross = np.einsum("ij,ij->i", rows, pull[b])
+        per_row[chunk] = mass[b] * row_norms(rows, squared=True) - 2.0 * cross + energy[b]
     return float(np.average(per_row, weights=_weights(sample_weight, X)))
 
 

@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_som import SelfOrganizingMap
+from sklearn_som._neighborhood import NEIGHBORHOODS
 from sklearn_som.metrics import (
     bmu_purity,
     combined_scorer,
@@ -76,6 +78,37 @@ def test_distortion_by_hand():
     h = np.exp(-1 / 2)
     # Row 0.5: BMU 0, errors 0.25 (unit 0) and 2.25 * h (unit 1).
     assert distortion(som, np.array([[0.5]]), sigma=1.0) == pytest.approx(0.25 + 2.25 * h)
+
+
+@pytest.mark.parametrize(
+    "case", ["dense", "float32", "csr", "weights", "mexican hat", "hexagonal", "shifted"]
+)
+def test_distortion_equals_its_definition(case):
+    # mean_i sum_j h(d(b(i), j), sigma) |x_i - w_j|^2, from every row's
+    # difference to every prototype, in float64.
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:400] / 16.0
+    params, weights = dict(n_rows=6, n_columns=7, max_iter=3, random_state=0), None
+    if case == "mexican hat":
+        params["neighborhood"] = "mexican_hat"  # negative weights: rows may count negative
+    elif case == "hexagonal":
+        params["topology"] = "hexagonal"
+    elif case == "weights":
+        weights = np.random.RandomState(0).choice([0.0, 0.5, 1.0, 3.0], size=len(X))
+    elif case == "shifted":
+        X = X + 1e4  # far from 0 next to the spread: sums of large terms cancel
+    som = SelfOrganizingMap(**params).fit(X)
+    data = X.astype(np.float32) if case == "float32" else X
+    data = sp.csr_matrix(data) if case == "csr" else data
+    W = som.cluster_centers_.astype(np.float64)
+    sigma = 1.7
+    H = NEIGHBORHOODS[som.neighborhood](som._grid.squared_distances(), sigma)
+    rows = np.asarray(data.todense() if case == "csr" else data, dtype=np.float64)
+    squared = ((rows[:, None, :] - W[None, :, :]) ** 2).sum(axis=2)
+    expected = np.average((H[som.predict(data)] * squared).sum(axis=1), weights=weights)
+    got = distortion(som, data, sigma=sigma, sample_weight=weights)
+    assert got == pytest.approx(expected, rel=1e-9)
 
 
 def test_bmu_purity_and_metrics_through_a_pipeline():
