@@ -117,8 +117,9 @@ def distortion(som, X, sigma=None, sample_weight=None):
 
     Each row's sum is ``c_b |x|^2 - 2 x.m_b + e_b`` for its BMU ``b``, from
     ``c_b = sum_j h_bj``, ``m_b = sum_j h_bj w_j`` and
-    ``e_b = sum_j h_bj |w_j|^2`` (dense rows and prototypes first shifted by
-    the prototypes' mean, so the terms stay small), in float64: one pass
+    ``e_b = sum_j h_bj |w_j|^2`` (in the map's training scale, with dense
+    rows and prototypes first shifted by the prototypes' mean, so the terms
+    stay small), in float64: one pass
     over ``X`` after the BMU search, instead of every row's distance to
     every unit.
 
@@ -138,7 +139,10 @@ def distortion(som, X, sigma=None, sample_weight=None):
         sigma = som._sigma_range()[1]
     H = NEIGHBORHOODS[som.neighborhood](som._grid.squared_distances(), sigma)
     bmu, _ = _assign(som, X)
-    W = som.cluster_centers_.astype(np.float64)
+    # In the map's training scale (a power of two, almost always 1), so that
+    # data far from unit scale neither overflow nor underflow.
+    scale = som._scale
+    W = som.cluster_centers_.astype(np.float64) / scale
     shift = np.zeros(W.shape[1]) if sparse.issparse(X) else W.mean(axis=0)
     W = W - shift
     mass, pull, energy = H.sum(axis=1), H @ W, H @ row_norms(W, squared=True)
@@ -148,13 +152,13 @@ def distortion(som, X, sigma=None, sample_weight=None):
         if sparse.issparse(X):
             # Through the (chunk, units) product, as bounded as the search's,
             # not a dense (chunk, features) gather of wide sparse rows.
-            rows = X[chunk].astype(np.float64)
+            rows = X[chunk].astype(np.float64) / scale
             cross = np.asarray(rows @ pull.T)[np.arange(b.size), b]
         else:
-            rows = X[chunk].astype(np.float64) - shift
+            rows = X[chunk].astype(np.float64) / scale - shift
             cross = np.einsum("ij,ij->i", rows, pull[b])
         per_row[chunk] = mass[b] * row_norms(rows, squared=True) - 2.0 * cross + energy[b]
-    return float(np.average(per_row, weights=_weights(sample_weight, X)))
+    return float(np.average(per_row, weights=_weights(sample_weight, X))) * scale**2
 
 
 def u_matrix(som):

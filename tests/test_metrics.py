@@ -81,7 +81,18 @@ def test_distortion_by_hand():
 
 
 @pytest.mark.parametrize(
-    "case", ["dense", "float32", "csr", "weights", "mexican hat", "hexagonal", "shifted"]
+    "case",
+    [
+        "dense",
+        "float32",
+        "csr",
+        "weights",
+        "mexican hat",
+        "hexagonal",
+        "shifted",
+        "tiny",
+        "csr tiny",
+    ],
 )
 def test_distortion_equals_its_definition(case):
     # mean_i sum_j h(d(b(i), j), sigma) |x_i - w_j|^2, from every row's
@@ -98,14 +109,21 @@ def test_distortion_equals_its_definition(case):
         weights = np.random.RandomState(0).choice([0.0, 0.5, 1.0, 3.0], size=len(X))
     elif case == "shifted":
         X = X + 1e4  # far from 0 next to the spread: sums of large terms cancel
+    elif case.endswith("huge"):
+        # Distortion about 4e307: from unshifted, unscaled rows its terms
+        # (|x|^2 c_b) would overflow float64.
+        X = X * 1e153
     som = SelfOrganizingMap(**params).fit(X)
+    if case.endswith("huge"):
+        assert som._scale != 1
     data = X.astype(np.float32) if case == "float32" else X
-    data = sp.csr_matrix(data) if case == "csr" else data
+    data = sp.csr_matrix(data) if case.startswith("csr") else data
     W = som.cluster_centers_.astype(np.float64)
     sigma = 1.7
     H = NEIGHBORHOODS[som.neighborhood](som._grid.squared_distances(), sigma)
-    rows = np.asarray(data.todense() if case == "csr" else data, dtype=np.float64)
-    squared = ((rows[:, None, :] - W[None, :, :]) ** 2).sum(axis=2)
+    rows = np.asarray(data.todense() if case.startswith("csr") else data, dtype=np.float64)
+    unit = som._scale  # the definition, in the map's scale, then scaled back
+    squared = (((rows[:, None, :] - W[None, :, :]) / unit) ** 2).sum(axis=2) * unit**2
     expected = np.average((H[som.predict(data)] * squared).sum(axis=1), weights=weights)
     got = distortion(som, data, sigma=sigma, sample_weight=weights)
     assert got == pytest.approx(expected, rel=1e-9)
