@@ -119,9 +119,8 @@ def distortion(som, X, sigma=None, sample_weight=None):
     ``c_b = sum_j h_bj``, ``m_b = sum_j h_bj w_j`` and
     ``e_b = sum_j h_bj |w_j|^2`` (in the map's training scale, with dense
     rows and prototypes first shifted by the prototypes' mean, so the terms
-    stay small), in float64: one pass
-    over ``X`` after the BMU search, instead of every row's distance to
-    every unit.
+    stay small), in float64: one pass over ``X`` after the BMU search,
+    instead of every row's distance to every unit.
 
     Parameters
     ----------
@@ -140,7 +139,7 @@ def distortion(som, X, sigma=None, sample_weight=None):
     H = NEIGHBORHOODS[som.neighborhood](som._grid.squared_distances(), sigma)
     bmu, _ = _assign(som, X)
     # In the map's training scale (a power of two, almost always 1), so that
-    # data far from unit scale neither overflow nor underflow.
+    # the sums of data far from unit scale neither overflow nor underflow.
     scale = som._scale
     W = som.cluster_centers_.astype(np.float64) / scale
     shift = np.zeros(W.shape[1]) if sparse.issparse(X) else W.mean(axis=0)
