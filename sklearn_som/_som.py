@@ -26,9 +26,9 @@ from ._bmu import (
     auto_batch_size,
     best_matching_units,
     best_two_of,
-    chunk_product_size,
     chunk_slices,
     distances,
+    exact_product_size,
     finite_value_range,
     safe_scale,
 )
@@ -696,13 +696,14 @@ class SelfOrganizingMap(
     def _chunked_distances(self, X, W, batch_size):
         """Distances of ``X`` to ``W`` (both rescaled), each chunk written in place."""
         w_sq = row_norms(W, squared=True)
+        WT = np.ascontiguousarray(W.T)
         out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
         chunks = chunk_slices(X.shape[0], batch_size)
 
         def work(chunk):
-            distances(X[chunk], W, w_sq, out=out[chunk])
+            distances(X[chunk], W, w_sq, out=out[chunk], WT=WT)
 
-        with blas_limit(len(chunks), chunk_product_size(chunks, W)):
+        with blas_limit(len(chunks), exact_product_size(X, chunks, W)):
             for _ in map_chunks(work, chunks):  # in place: nothing to collect
                 pass
         return out

@@ -167,6 +167,40 @@ def test_compiled_bmu_search_picks_what_argmin_of_transform_picks_ties_included(
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exact_search_in_blocks_sees_the_products_transform_sees(dtype, monkeypatch):
+    # With few features the exact search and ``distances`` make ``X @ W.T``
+    # a block of rows at a time, here 16 rows of a 1000-row chunk (the last
+    # block short). On this machine's OpenBLAS a 16-row block's products
+    # differ in their last bits from the whole chunk's (float64, RGB colours
+    # on 900 units), so the search and ``distances`` must take the same
+    # blocks for predict to stay transform's argmin; the numpy fallback
+    # takes them too.
+    rng = np.random.RandomState(0)
+    X = rng.rand(3000, 3).astype(dtype)
+    W = rng.rand(900, 3).astype(dtype)
+    assert _bmu.exact_block_rows(X, 900) == 16
+    chunks = _bmu.chunk_slices(3000, 1000)
+    d = np.vstack([distances(X[chunk], W) for chunk in chunks])
+    bmu, dist, bmu2 = best_matching_units(X, W, 1000, second=True)
+    assert_array_equal(bmu, d.argmin(axis=1))
+    assert_array_equal(dist, d.min(axis=1))
+    d_rest = d.copy()
+    d_rest[np.arange(3000), bmu] = np.inf
+    assert_array_equal(bmu2, d_rest.argmin(axis=1))
+    som = SelfOrganizingMap(30, 30, max_iter=2, batch_size=1000, random_state=0)
+    transformed = som.fit_transform(X)
+    assert_array_equal(som.transform(X), transformed)
+    assert_array_equal(som.predict(X), transformed.argmin(axis=1))
+    assert_array_equal(som.labels_, transformed.argmin(axis=1))
+    monkeypatch.setattr(_bmu, "numba", None)
+    assert_array_equal(np.vstack([distances(X[chunk], W) for chunk in chunks]), d)
+    for ours, fallback in zip(
+        (bmu, dist, bmu2), best_matching_units(X, W, 1000, second=True), strict=True
+    ):
+        assert_array_equal(ours, fallback)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_exact_search_compares_square_roots(dtype):
     # Neighbouring squared distances can have the same square root: then
     # ``transform`` shows equal distances and the first unit wins, even where
