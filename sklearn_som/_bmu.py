@@ -30,7 +30,7 @@ Two searches share that product:
   argmin of the very distances ``transform`` returns, so ``predict(X)`` always
   equals ``transform(X).argmin(axis=1)``, ties and rounding included. With
   at most ``_BLOCKED_MAX_FEATURES`` features both make the product in the
-  same blocks of rows (:func:`exact_block_rows`), each used while in cache.
+  same blocks of rows (:func:`product_block_rows`), each used while in cache.
   A/B in one process against the whole chunk's product, medians, the same
   results: ``predict`` 1.27x (RGB 3000x3 on 10x10, float64), 1.20x (on
   30x30), 1.14x (digits on 20x20, float64), 1.35x (100,000 x 50 blobs);
@@ -179,10 +179,16 @@ def safe_scale(X, value_range):
     return 2.0**exponent
 
 
-def chunk_product_size(chunks, W):
-    """Multiply-adds of one chunk's ``X @ W.T``, the largest product per chunk."""
+def chunk_product_size(chunks, n_units, n_features, block_rows=None):
+    """Multiply-adds of the largest ``X @ W.T`` product made on ``chunks`` of ``X``.
+
+    A whole chunk's, or a block's where the rows are multiplied
+    ``block_rows`` at a time (:func:`product_block_rows`).
+    """
     rows = chunks[0].stop - chunks[0].start if chunks else 0
-    return rows * W.shape[0] * W.shape[1]
+    if block_rows is not None:
+        rows = min(rows, block_rows)
+    return rows * n_units * n_features
 
 
 def chunk_slices(n_samples, batch_size):
@@ -192,13 +198,14 @@ def chunk_slices(n_samples, batch_size):
     ]
 
 
-def exact_block_rows(X, n_units):
-    """Rows per ``X @ W.T`` product of :func:`distances` and the exact search.
+def product_block_rows(X, n_units):
+    """Rows per ``X @ W.T`` product of the searches and of :func:`distances`.
 
     Dense data with at most ``_BLOCKED_MAX_FEATURES`` features are taken
     ``_block_rows(n_units)`` rows at a time, each block's distances used
-    while still in cache, as in the training search; other data one chunk at
-    a time (``None``). Both take the same blocks, with ``W.T`` in the same
+    while still in cache; other data one chunk at a time (``None``). The
+    training search takes these blocks under numba. The exact search and
+    :func:`distances` take them always, with ``W.T`` in the same
     (C-contiguous) layout, so they see the same products: OpenBLAS's result
     for a row can change with the number of rows multiplied at once and with
     the layout of ``W.T`` (RGB 3000 x 3 on a 30x30 map, float64).
@@ -206,13 +213,6 @@ def exact_block_rows(X, n_units):
     if sparse.issparse(X) or X.shape[1] > _BLOCKED_MAX_FEATURES:
         return None
     return _block_rows(n_units)
-
-
-def exact_product_size(X, chunks, W):
-    """Multiply-adds of the largest product of :func:`distances` or the exact search."""
-    block_rows = exact_block_rows(X, W.shape[0])
-    size = chunk_product_size(chunks, W)
-    return size if block_rows is None else min(size, block_rows * W.shape[0] * W.shape[1])
 
 
 def _root_distances_numpy(d, x_sq, w_sq):
@@ -233,7 +233,7 @@ def distances(X_chunk, W, w_sq=None, out=None, WT=None):
     same bits. Per chunk, one thread: RGB 3000 x 3 on 30x30 1.06 against
     3.65 ms (float32), digits on 20x20 2.38 against 3.68 ms (float64) and
     1.15 against 1.78 ms (float32), iris on 10x10 34 against 87 us. With
-    few features the product is made in the blocks of :func:`exact_block_rows`.
+    few features the product is made in the blocks of :func:`product_block_rows`.
     Written into ``out``, of shape ``(n_rows, n_units)``, if given; ``WT``,
     if given, is ``np.ascontiguousarray(W.T)``.
     """
@@ -243,7 +243,7 @@ def distances(X_chunk, W, w_sq=None, out=None, WT=None):
         out = np.empty((X_chunk.shape[0], W.shape[0]), dtype=W.dtype)
     x_sq = row_norms(X_chunk, squared=True)
     root = _root_distances_numpy if numba is None else _root_distances
-    block_rows = exact_block_rows(X_chunk, W.shape[0])
+    block_rows = product_block_rows(X_chunk, W.shape[0])
     if block_rows is None:
         if sparse.issparse(X_chunk):
             out[...] = X_chunk @ W.T
@@ -609,10 +609,10 @@ def assign_and_sum(
         return bmu, dist, S, n
     bmu = np.empty(X_chunk.shape[0], dtype=np.int64)
     dist = np.empty(X_chunk.shape[0], dtype=W.dtype)
-    blocked = X_chunk.shape[1] <= _BLOCKED_MAX_FEATURES
+    block_rows = product_block_rows(X_chunk, W.shape[0])
+    blocked = block_rows is not None
     if blocked:
         X_chunk = np.ascontiguousarray(X_chunk)
-        block_rows = _block_rows(W.shape[0])
     if terms is False:
         terms = float32_search_terms(W, w_sq)
     done = 0
@@ -759,7 +759,7 @@ def _exact_chunk(X_chunk, W, w_sq, second, x_sq=None, WT=None):
     dist = np.empty(n, dtype=W.dtype)
     if x_sq is None:
         x_sq = row_norms(X_chunk, squared=True)
-    block_rows = exact_block_rows(X_chunk, W.shape[0])
+    block_rows = product_block_rows(X_chunk, W.shape[0])
     if block_rows is None:
         _best_two(np.asarray(X_chunk @ W.T), x_sq, w_sq, best, dist, bmu2, second)
     else:
@@ -801,7 +801,8 @@ def best_matching_units(X, W, batch_size, *, second=False, x_sq=None):
         return _exact_chunk(X[chunk], W, w_sq, second, chunk_sq, WT)
 
     chunks = chunk_slices(X.shape[0], batch_size)
-    with blas_limit(len(chunks), exact_product_size(X, chunks, W)):
+    product_size = chunk_product_size(chunks, *W.shape, product_block_rows(X, W.shape[0]))
+    with blas_limit(len(chunks), product_size):
         parts = list(map_chunks(work, chunks))
     bmu = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, dtype=np.int64)
     dist = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, dtype=W.dtype)
@@ -833,7 +834,8 @@ def batch_statistics(X, sample_weight, W, batch_size, x_sq=None, float32_search=
         )
 
     chunks = chunk_slices(X.shape[0], batch_size)
-    with blas_limit(len(chunks), chunk_product_size(chunks, W)):
+    block_rows = None if numba is None else product_block_rows(X, W.shape[0])
+    with blas_limit(len(chunks), chunk_product_size(chunks, *W.shape, block_rows)):
         for b, d, S_chunk, n_chunk in map_chunks(work, chunks):
             bmu.append(b)
             dist.append(d)

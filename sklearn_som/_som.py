@@ -26,10 +26,11 @@ from ._bmu import (
     auto_batch_size,
     best_matching_units,
     best_two_of,
+    chunk_product_size,
     chunk_slices,
     distances,
-    exact_product_size,
     finite_value_range,
+    product_block_rows,
     safe_scale,
 )
 from ._grid import Grid
@@ -502,13 +503,17 @@ class SelfOrganizingMap(
         """BLAS on one thread for the whole of a fit (see :mod:`sklearn_som._parallel`).
 
         Taken once per fit rather than once per epoch, unless the data are
-        one chunk and every product small: the BMU search's ``X @ W.T``, the
-        neighbourhood's ``H @ [S n]``.
+        one chunk and every product small: the searches' ``X @ W.T`` (a
+        block's, where they go by blocks of rows) and the neighbourhood's
+        ``H @ [S n]``. Steps with larger products of their own (the
+        initialisation's on many rows) take the limit themselves.
         """
         n_units = self.n_rows * self.n_columns
-        rows = min(X.shape[0], batch_size)
-        product_size = max(rows, n_units) * n_units * (X.shape[1] + 1)
-        return blas_limit(len(chunk_slices(X.shape[0], batch_size)), product_size)
+        chunks = chunk_slices(X.shape[0], batch_size)
+        block_rows = product_block_rows(X, n_units) if _small_batch.numba else None
+        search = chunk_product_size(chunks, n_units, X.shape[1], block_rows)
+        neighborhood = n_units * n_units * (X.shape[1] + 1)
+        return blas_limit(len(chunks), max(search, neighborhood))
 
     def _start(self, X, sample_weight, value_range):
         """Set up what training continues from; returns rescaled ``X`` and initial prototypes.
@@ -703,7 +708,8 @@ class SelfOrganizingMap(
         def work(chunk):
             distances(X[chunk], W, w_sq, out=out[chunk], WT=WT)
 
-        with blas_limit(len(chunks), exact_product_size(X, chunks, W)):
+        product_size = chunk_product_size(chunks, *W.shape, product_block_rows(X, W.shape[0]))
+        with blas_limit(len(chunks), product_size):
             for _ in map_chunks(work, chunks):  # in place: nothing to collect
                 pass
         return out

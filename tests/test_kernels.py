@@ -178,7 +178,7 @@ def test_exact_search_in_blocks_sees_the_products_transform_sees(dtype, monkeypa
     rng = np.random.RandomState(0)
     X = rng.rand(3000, 3).astype(dtype)
     W = rng.rand(900, 3).astype(dtype)
-    assert _bmu.exact_block_rows(X, 900) == 16
+    assert _bmu.product_block_rows(X, 900) == 16
     chunks = _bmu.chunk_slices(3000, 1000)
     d = np.vstack([distances(X[chunk], W) for chunk in chunks])
     bmu, dist, bmu2 = best_matching_units(X, W, 1000, second=True)
