@@ -33,9 +33,9 @@ Two searches share that product:
   same blocks of rows (:func:`product_block_rows`), each used while in cache.
   A/B in one process against the whole chunk's product, medians, the same
   results: ``predict`` 1.27x (RGB 3000x3 on 10x10, float64), 1.20x (on
-  30x30), 1.14x (digits on 20x20, float64), 1.35x (100,000 x 50 blobs);
-  ``transform`` 0.98x - 1.28x; whole fits, whose final pass is this search,
-  1.00x - 1.07x.
+  30x30), 1.14x (digits on 20x20, float64), 1.35x (100,000 x 50 blobs),
+  1.03x - 1.15x in float32, 0.97x on iris; ``transform`` 0.98x - 1.28x;
+  whole fits, whose final pass is this search, 1.00x - 1.07x.
 """
 
 import numpy as np
