@@ -215,6 +215,15 @@ def product_block_rows(X, n_units):
     return _block_rows(n_units)
 
 
+def training_block_rows(X, n_units):
+    """Rows per ``X @ W.T`` product of the training search (``None``: a whole chunk).
+
+    :func:`product_block_rows` under numba; without it the numpy search
+    multiplies whole chunks.
+    """
+    return None if numba is None else product_block_rows(X, n_units)
+
+
 def _root_distances_numpy(d, x_sq, w_sq):
     # What ``_root_distances`` does, in five numpy passes.
     d *= -2.0
@@ -609,7 +618,7 @@ def assign_and_sum(
         return bmu, dist, S, n
     bmu = np.empty(X_chunk.shape[0], dtype=np.int64)
     dist = np.empty(X_chunk.shape[0], dtype=W.dtype)
-    block_rows = product_block_rows(X_chunk, W.shape[0])
+    block_rows = training_block_rows(X_chunk, W.shape[0])
     blocked = block_rows is not None
     if blocked:
         X_chunk = np.ascontiguousarray(X_chunk)
@@ -834,7 +843,7 @@ def batch_statistics(X, sample_weight, W, batch_size, x_sq=None, float32_search=
         )
 
     chunks = chunk_slices(X.shape[0], batch_size)
-    block_rows = None if numba is None else product_block_rows(X, W.shape[0])
+    block_rows = training_block_rows(X, W.shape[0])
     with blas_limit(len(chunks), chunk_product_size(chunks, *W.shape, block_rows)):
         for b, d, S_chunk, n_chunk in map_chunks(work, chunks):
             bmu.append(b)

@@ -32,6 +32,7 @@ from ._bmu import (
     finite_value_range,
     product_block_rows,
     safe_scale,
+    training_block_rows,
 )
 from ._grid import Grid
 from ._init import initial_prototypes
@@ -510,7 +511,7 @@ class SelfOrganizingMap(
         """
         n_units = self.n_rows * self.n_columns
         chunks = chunk_slices(X.shape[0], batch_size)
-        block_rows = product_block_rows(X, n_units) if _small_batch.numba else None
+        block_rows = training_block_rows(X, n_units)  # the final pass's are no larger
         search = chunk_product_size(chunks, n_units, X.shape[1], block_rows)
         neighborhood = n_units * n_units * (X.shape[1] + 1)
         return blas_limit(len(chunks), max(search, neighborhood))
