@@ -233,7 +233,7 @@ def _root_distances_numpy(d, x_sq, w_sq):
     np.sqrt(d, out=d)
 
 
-def distances(X_chunk, W, w_sq=None, out=None, WT=None):
+def distances(X_chunk, W, w_sq=None, out=None, WT=None, x_sq=None):
     """Euclidean distances of one chunk of rows to every unit.
 
     ``sqrt(max(|x|^2 - 2 x.w + |w|^2, 0))``, in that order: the product
@@ -243,14 +243,16 @@ def distances(X_chunk, W, w_sq=None, out=None, WT=None):
     3.65 ms (float32), digits on 20x20 2.38 against 3.68 ms (float64) and
     1.15 against 1.78 ms (float32), iris on 10x10 34 against 87 us. With
     few features the product is made in the blocks of :func:`product_block_rows`.
-    Written into ``out``, of shape ``(n_rows, n_units)``, if given; ``WT``,
-    if given, is ``np.ascontiguousarray(W.T)``.
+    Written into ``out``, of shape ``(n_rows, n_units)``, if given; ``WT``
+    and ``x_sq``, if given, are ``np.ascontiguousarray(W.T)`` and the rows'
+    squared norms.
     """
     if w_sq is None:
         w_sq = row_norms(W, squared=True)
     if out is None:
         out = np.empty((X_chunk.shape[0], W.shape[0]), dtype=W.dtype)
-    x_sq = row_norms(X_chunk, squared=True)
+    if x_sq is None:
+        x_sq = row_norms(X_chunk, squared=True)
     root = _root_distances_numpy if numba is None else _root_distances
     block_rows = product_block_rows(X_chunk, W.shape[0])
     if block_rows is None:
@@ -682,8 +684,8 @@ def best_two_of(d, second=True):
     return best, dist, bmu2
 
 
-def _exact_chunk_numpy(X_chunk, W, w_sq, second, WT=None):
-    return best_two_of(distances(X_chunk, W, w_sq, WT=WT), second)
+def _exact_chunk_numpy(X_chunk, W, w_sq, second, WT=None, x_sq=None):
+    return best_two_of(distances(X_chunk, W, w_sq, WT=WT, x_sq=x_sq), second)
 
 
 if numba is not None:
@@ -762,7 +764,7 @@ def _exact_chunk(X_chunk, W, w_sq, second, x_sq=None, WT=None):
     ``WT``, if given, is ``np.ascontiguousarray(W.T)``.
     """
     if numba is None:
-        return _exact_chunk_numpy(X_chunk, W, w_sq, second, WT)
+        return _exact_chunk_numpy(X_chunk, W, w_sq, second, WT, x_sq)
     n = X_chunk.shape[0]
     best, bmu2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     dist = np.empty(n, dtype=W.dtype)

@@ -652,7 +652,7 @@ class SelfOrganizingMap(
         """
         D = None
         if keep_distances:
-            D = self._chunked_distances(X, W, batch_size)
+            D = self._chunked_distances(X, W, batch_size, x_sq)
             bmu, dist, bmu2 = best_two_of(D)
         else:
             bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, x_sq=x_sq)
@@ -699,15 +699,19 @@ class SelfOrganizingMap(
             out *= X.dtype.type(self._scale)
         return out
 
-    def _chunked_distances(self, X, W, batch_size):
-        """Distances of ``X`` to ``W`` (both rescaled), each chunk written in place."""
+    def _chunked_distances(self, X, W, batch_size, x_sq=None):
+        """Distances of ``X`` to ``W`` (both rescaled), each chunk written in place.
+
+        ``x_sq``, if given, holds the rows' squared norms.
+        """
         w_sq = row_norms(W, squared=True)
         WT = np.ascontiguousarray(W.T)
         out = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
         chunks = chunk_slices(X.shape[0], batch_size)
 
         def work(chunk):
-            distances(X[chunk], W, w_sq, out=out[chunk], WT=WT)
+            chunk_sq = None if x_sq is None else x_sq[chunk]
+            distances(X[chunk], W, w_sq, out=out[chunk], WT=WT, x_sq=chunk_sq)
 
         product_size = chunk_product_size(chunks, *W.shape, product_block_rows(X, W.shape[0]))
         with blas_limit(len(chunks), product_size):
