@@ -106,7 +106,7 @@ def headline(results):
             f"one sklearn_som epoch alone (fit of 2 epochs minus fit of 1) "
             f"{_median(mnist['sklearn_som epoch']):.3f} s = "
             f"**{_median(mnist['sklearn_som epoch']) / floor:.2f}x the floor**; "
-            f"peak memory beyond X {mnist[OURS].get('peak_mib', 0):.0f} MiB "
+            f"peak memory beyond X {mnist[OURS].get('peak_mib', 0):.2g} MiB "
             f"(X is {mnist[OURS]['data_mib']:.0f} MiB).",
         ]
     lines += [
