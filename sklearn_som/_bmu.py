@@ -684,7 +684,7 @@ def best_two_of(d, second=True):
     return best, dist, bmu2
 
 
-def _exact_chunk_numpy(X_chunk, W, w_sq, second, WT=None, x_sq=None):
+def _exact_chunk_numpy(X_chunk, W, WT, w_sq, second, x_sq):
     return best_two_of(distances(X_chunk, W, w_sq, WT=WT, x_sq=x_sq), second)
 
 
@@ -758,13 +758,13 @@ if numba is not None:
             _best_two(products, x_sq[r], w_sq, best[r], dist[r], second[r], find_second)
 
 
-def _exact_chunk(X_chunk, W, w_sq, second, x_sq=None, WT=None):
+def _exact_chunk(X_chunk, W, WT, w_sq, second, x_sq=None):
     """BMU (and second BMU) of a chunk from the distances ``transform`` returns.
 
-    ``WT``, if given, is ``np.ascontiguousarray(W.T)``.
+    ``WT`` is ``np.ascontiguousarray(W.T)``, made once for all chunks.
     """
     if numba is None:
-        return _exact_chunk_numpy(X_chunk, W, w_sq, second, WT, x_sq)
+        return _exact_chunk_numpy(X_chunk, W, WT, w_sq, second, x_sq)
     n = X_chunk.shape[0]
     best, bmu2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     dist = np.empty(n, dtype=W.dtype)
@@ -774,7 +774,6 @@ def _exact_chunk(X_chunk, W, w_sq, second, x_sq=None, WT=None):
     if block_rows is None:
         _best_two(np.asarray(X_chunk @ W.T), x_sq, w_sq, best, dist, bmu2, second)
     else:
-        WT = np.ascontiguousarray(W.T) if WT is None else WT
         X_chunk = np.ascontiguousarray(X_chunk)
         _best_two_in_blocks(X_chunk, WT, x_sq, w_sq, block_rows, best, dist, bmu2, second)
     return best, dist, (bmu2 if second else None)
@@ -809,7 +808,7 @@ def best_matching_units(X, W, batch_size, *, second=False, x_sq=None):
 
     def work(chunk):
         chunk_sq = None if x_sq is None else x_sq[chunk]
-        return _exact_chunk(X[chunk], W, w_sq, second, chunk_sq, WT)
+        return _exact_chunk(X[chunk], W, WT, w_sq, second, chunk_sq)
 
     chunks = chunk_slices(X.shape[0], batch_size)
     product_size = chunk_product_size(chunks, *W.shape, product_block_rows(X, W.shape[0]))
