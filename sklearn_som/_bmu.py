@@ -325,6 +325,14 @@ if numba is not None:
         return first
 
     @numba.njit(nogil=True)
+    def _float_of_key(key, largest, scratch):
+        # The float whose order key is ``key`` (-0.0 for key 0 of a negative
+        # zero is 0.0 here: they are equal), through ``scratch``, one float.
+        bits = _ordered_bits(scratch)
+        bits[0] = key if key >= 0 else -key - largest - 1
+        return scratch[0]
+
+    @numba.njit(nogil=True)
     def first_argmin(values):
         """Index and value of the first smallest of ``values`` (at least one, no NaN).
 
@@ -450,12 +458,15 @@ if numba is not None:
         n_units = w_sq32.shape[0]
         coefficient32, coefficient64, w_norm_max, w_sq_max, w_norm_max64, w_sq_max64, tiny = bounds
         d = np.empty(n_units, dtype=np.float32)
+        bits = _ordered_bits(d)
+        largest = np.iinfo(bits.dtype).max
+        scratch = np.empty(1, dtype=np.float32)
         infinity = np.float32(np.inf)
         for r in range(products.shape[0]):
             i = start + r
             for j in range(n_units):
                 d[j] = products[r, j] + w_sq32[j]
-            b, smallest = first_argmin(d)
+            smallest = _float_of_key(_smallest_key(bits, largest), largest, scratch)
             margin = (
                 coefficient32 * (2.0 * norms[r] * w_norm_max + w_sq_max)
                 + coefficient64 * (2.0 * np.sqrt(x_sq[i]) * w_norm_max64 + w_sq_max64)
@@ -464,14 +475,22 @@ if numba is not None:
             limit = np.float32(smallest + margin)
             if limit < smallest + margin:
                 limit = np.nextafter(limit, infinity)
+            # One pass for the number of candidates and the first of them:
+            # where it is the only one, it is the float32 argmin. (The
+            # argmin's own second pass and a count took 1.40 against 1.27 ms
+            # for the whole kernel on digits 20x20, one thread.)
             candidates = 0
+            first = n_units
             for j in range(n_units):
-                candidates += d[j] <= limit
+                within = d[j] <= limit
+                candidates += within
+                candidate = j if within else n_units
+                first = candidate if candidate < first else first
             checked += candidates
             if checked > _MAX_RECHECKS_PER_ROW * max(start + r + 1, _RECHECK_PROBE_ROWS):
                 return r, checked
-            first, last = (0, n_units) if candidates > 1 else (b, b + 1)
-            best, best_d = b, np.inf
+            last = n_units if candidates > 1 else first + 1
+            best, best_d = first, np.inf
             for j in range(first, last):
                 if d[j] <= limit:
                     product = 0.0
