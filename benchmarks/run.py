@@ -150,7 +150,11 @@ def main():
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--output", default=str(HERE / "RESULTS.json"))
+    parser.add_argument(
+        "--output",
+        default=str(HERE / "RESULTS.json"),
+        help="where the JSON goes; the report goes beside it, as the same name with .md",
+    )
     args = parser.parse_args()
 
     available, missing = [], {}
@@ -217,7 +221,7 @@ def main():
     Path(args.output).write_text(json.dumps(results, indent=1))
     from report import write_report
 
-    write_report(results, HERE / "RESULTS.md")
+    write_report(results, Path(args.output).with_suffix(".md"))
 
 
 if __name__ == "__main__":
