@@ -1054,3 +1054,41 @@ def test_first_argmin_is_numpys_argmin(dtype):
         index, value = _bmu.first_argmin(values)
         assert index == np.argmin(values), values
         assert value == values.min()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_order_keys_order_floats_and_give_them_back(dtype):
+    # The searches' order keys (see first_argmin): a float's key and the
+    # float of that key, in compiled code; keys order as the floats do, and
+    # -0.0 has the key of 0.0 (and gives 0.0 back). first_argmin_of_sum
+    # writes the sums and finds the same unit as first_argmin of them.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    import numba
+
+    @numba.njit
+    def keys_and_back(values):
+        keys = np.empty(values.shape[0], dtype=np.int64)
+        back = np.empty_like(values)
+        for j in range(values.shape[0]):
+            keys[j] = _bmu._key_of(values[j])
+            back[j] = _bmu._float_of_key(keys[j], values[j])
+        return keys, back
+
+    info = np.finfo(dtype)
+    special = [0.0, -0.0, np.inf, -np.inf, info.max, -info.max, info.tiny, -info.tiny]
+    special += [info.smallest_subnormal, -info.smallest_subnormal, 1.0, -1.0]
+    rng = np.random.RandomState(0)
+    values = np.concatenate([special, rng.normal(size=500) * 10.0 ** rng.randint(-30, 30, 500)])
+    values = values.astype(dtype)
+    keys, back = keys_and_back(values)
+    assert_array_equal(back, np.where(values == 0, 0.0, values).astype(dtype))
+    assert not np.signbit(back[values == 0]).any()
+    order = np.argsort(values, kind="stable")
+    assert np.all(np.diff(keys[order]) >= 0)
+    assert np.all((np.diff(keys[order]) == 0) == (np.diff(values[order]) == 0))
+    a, b = values[12:], rng.normal(size=values.size - 12).astype(dtype)
+    out = np.empty_like(a)
+    index, value = _bmu.first_argmin_of_sum(a, b, out)
+    assert_array_equal(out, a + b)
+    assert (index, value) == _bmu.first_argmin(a + b)
