@@ -1092,3 +1092,23 @@ def test_order_keys_order_floats_and_give_them_back(dtype):
     index, value = _bmu.first_argmin_of_sum(a, b, out)
     assert_array_equal(out, a + b)
     assert (index, value) == _bmu.first_argmin(a + b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_online_steps_flush_subnormal_prototype_values_to_zero(dtype):
+    # A feature that is 0 in every row (as digits' border pixels) shrinks
+    # every unit's value on it geometrically; the online kernel for many
+    # features (the row-major sweep) sets what falls below the smallest
+    # normal float to 0, so no prototype value is subnormal (such values
+    # slow Intel cores about a hundredfold).
+    n_features = 64
+    X = np.random.RandomState(0).rand(300, n_features).astype(dtype)
+    X[:, 1] = 0.0
+    tiny = np.finfo(dtype).tiny
+    init = np.random.RandomState(1).rand(25, n_features).astype(dtype)
+    init[:, 1] = 64 * tiny  # a few steps from the subnormal range
+    som = SelfOrganizingMap(5, 5, algorithm="online", max_iter=10, init=init, random_state=0)
+    W = som.fit(X).cluster_centers_
+    assert not np.any((W != 0) & (np.abs(W) < tiny))
+    assert np.all(W[:, 1] == 0)
+    assert np.all(W[:, [0, 2]] > 0.05)  # the other features are untouched by it
