@@ -293,16 +293,16 @@ if numba is not None:
     from numba import types
     from numba.extending import overload
 
+    _FLOAT_AND_INT = {types.float64: (np.float64, np.int64), types.float32: (np.float32, np.int32)}
+
     def _ordered_bits(values):
         """``values`` viewed as signed integers of the same width (compiled code only)."""
         raise NotImplementedError
 
     @overload(_ordered_bits)
     def _ordered_bits_of(values):
-        int_type = {types.float64: np.int64, types.float32: np.int32}[values.dtype]
+        int_type = _FLOAT_AND_INT[values.dtype][1]
         return lambda values: values.view(int_type)
-
-    _FLOAT_AND_INT = {types.float64: (np.float64, np.int64), types.float32: (np.float32, np.int32)}
 
     def _key_of(value):
         """Order key of one float (compiled code only): see :func:`first_argmin`."""
