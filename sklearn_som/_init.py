@@ -236,8 +236,9 @@ def initial_prototypes(init, X, sample_weight, grid, make_random_state):
     """Initial prototypes, in the dtype of ``X``; ``init`` already validated.
 
     ``make_random_state()`` returns the random generator; it is called only
-    by the initialisations that draw random numbers (making a ``RandomState``
-    costs about 0.1 ms, as much as a whole small fit's PCA).
+    by the initialisations that draw random numbers, so that the others
+    neither make a generator nor save the state of one given as
+    ``random_state``.
     """
     if isinstance(init, str):
         if init == "pca":
