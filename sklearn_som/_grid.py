@@ -112,6 +112,13 @@ class Grid:
         """Sparse boolean matrix of grid neighbours (units at distance exactly 1)."""
         return _adjacency(self)
 
+    def neighbor_lists(self):
+        """Each unit's grid neighbours: ``(n_units, most)`` integers, rows padded with -1.
+
+        ``most`` is the largest number of neighbours of a unit (at least 1).
+        """
+        return _neighbor_lists(self)
+
     def are_neighbors(self, units_a, units_b):
         """Whether each pair ``(units_a[i], units_b[i])`` are grid neighbours.
 
@@ -216,6 +223,17 @@ def _distance_levels(grid):
     levels.flags.writeable = False
     index.flags.writeable = False
     return levels, index
+
+
+@lru_cache(maxsize=16)
+def _neighbor_lists(grid):
+    adjacency = grid.adjacency()
+    counts = np.diff(adjacency.indptr)
+    lists = np.full((grid.n_units, max(int(counts.max(initial=0)), 1)), -1, dtype=np.int64)
+    rows = np.repeat(np.arange(grid.n_units), counts)
+    lists[rows, np.arange(adjacency.indices.size) - adjacency.indptr[rows]] = adjacency.indices
+    lists.flags.writeable = False
+    return lists
 
 
 @lru_cache(maxsize=16)

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import row_norms
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _batch_step, _small_batch, _train
+from . import _batch_step, _final_pass, _small_batch, _train
 from ._bmu import (
     Float32Search,
     auto_batch_size,
@@ -657,17 +657,22 @@ class SelfOrganizingMap(
         otherwise ``None``.
         """
         D = None
-        if keep_distances:
-            D = self._chunked_distances(X, W, batch_size, x_sq)
-            bmu, dist, bmu2 = best_two_of(D)
+        if not keep_distances and _final_pass.applies(X, batch_size, W.shape[0]):
+            bmu, qe, te = _final_pass.fitted_labels_and_errors(
+                X, W, sample_weight, x_sq, self._grid
+            )
         else:
-            bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, x_sq=x_sq)
+            if keep_distances:
+                D = self._chunked_distances(X, W, batch_size, x_sq)
+                bmu, dist, bmu2 = best_two_of(D)
+            else:
+                bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, x_sq=x_sq)
+            qe, te = _final_pass.errors(dist, bmu, bmu2, sample_weight, self._grid)
         self.cluster_centers_ = W * W.dtype.type(self._scale) if self._scale != 1 else W
         self.labels_ = bmu
         self.unit_coordinates_ = np.array(self._grid.coordinates())
-        self.quantization_error_ = _weighted_mean(dist, sample_weight) * self._scale
-        not_adjacent = ~self._grid.are_neighbors(bmu, bmu2)
-        self.topographic_error_ = _weighted_mean(not_adjacent, sample_weight)
+        self.quantization_error_ = qe * self._scale
+        self.topographic_error_ = te
         if D is not None and self._scale != 1:
             D *= D.dtype.type(self._scale)
         return D

@@ -93,6 +93,29 @@ def test_are_neighbors_agrees_with_adjacency_and_treats_missing_as_neighbour():
     assert grid.are_neighbors(np.array([0]), np.array([-1]))[0]
 
 
+@pytest.mark.parametrize(
+    "grid",
+    [
+        Grid(4, 5),
+        Grid(4, 4, "hexagonal"),
+        Grid(4, 7, "hexagonal", True),
+        Grid(5, 5, "hexagonal", True),
+        Grid(2, 2, periodic=True),
+        Grid(1, 6),
+        Grid(1, 1),
+    ],
+)
+def test_neighbor_lists_hold_each_units_neighbours(grid):
+    lists = grid.neighbor_lists()
+    adjacency = grid.adjacency().toarray()
+    assert lists.shape[0] == grid.n_units
+    for unit in range(grid.n_units):
+        listed = lists[unit][lists[unit] >= 0]
+        assert_array_equal(np.sort(listed), np.flatnonzero(adjacency[unit]))
+        assert np.all(lists[unit][listed.size :] == -1)  # padding only after them
+    assert not lists.flags.writeable
+
+
 def test_derived_arrays_are_read_only():
     grid = Grid(3, 3)
     with pytest.raises(ValueError):

@@ -6,8 +6,17 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.datasets import load_digits
+from sklearn.utils.extmath import row_norms
 
-from sklearn_som import SelfOrganizingMap, _batch_step, _bmu, _grid, _online, _small_batch
+from sklearn_som import (
+    SelfOrganizingMap,
+    _batch_step,
+    _bmu,
+    _final_pass,
+    _grid,
+    _online,
+    _small_batch,
+)
 from sklearn_som._bmu import best_matching_units, distances
 from sklearn_som._grid import Grid
 from sklearn_som._init import pca_init, principal_axes
@@ -491,6 +500,56 @@ def test_bmu_search_keeps_float32():
     _, dist = best_matching_units(X, W, 8)
     assert dist.dtype == np.float32
     assert distances(X, W).dtype == np.float32
+
+
+# ---------------------------------------------------------------- final pass
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "grid", [Grid(6, 7), Grid(5, 5, "hexagonal"), Grid(4, 6, periodic=True), Grid(1, 1)]
+)
+@pytest.mark.parametrize("n_features", [3, 64])
+def test_compiled_final_pass_equals_the_search_and_the_errors(dtype, grid, n_features):
+    # labels_ are the exact search's BMUs (what predict gives); the errors
+    # are the weighted means of the BMU distances and of the best and second
+    # units not being neighbours, with weights 0 among them.
+    rng = np.random.RandomState(0)
+    X = load_digits().data[:300, :n_features].astype(dtype)
+    W = X[rng.choice(X.shape[0], grid.n_units)] + rng.normal(size=(grid.n_units, n_features))
+    W = W.astype(dtype)
+    weights = rng.choice([0.0, 0.5, 1.0, 3.0], size=X.shape[0]).astype(dtype)
+    x_sq = row_norms(X, squared=True)
+    assert _final_pass.applies(X, X.shape[0], grid.n_units)
+    bmu, qe, te = _final_pass.fitted_labels_and_errors(X, W, weights, x_sq, grid)
+    expected_bmu, dist, second = best_matching_units(X, W, X.shape[0], second=True)
+    assert_array_equal(bmu, expected_bmu)
+    assert qe == pytest.approx(np.average(dist.astype(np.float64), weights=weights), rel=1e-12)
+    not_adjacent = ~grid.are_neighbors(expected_bmu, second)
+    assert te == pytest.approx(np.average(not_adjacent, weights=weights), rel=1e-12)
+    assert (te > 0) == (grid.n_units > 1)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_errors_of_a_search_by_hand(monkeypatch, compiled):
+    # 2x2 map: units 0-1 and 0-2 are neighbours, 0-3 are not (diagonal).
+    if not compiled:
+        monkeypatch.setattr(_final_pass, "numba", None)
+    dist = np.array([1.0, 2.0, 4.0, 8.0], dtype=np.float32)
+    best = np.array([0, 0, 0, 3])
+    second = np.array([1, 3, 2, -1])  # -1: no second unit, counted as adjacent
+    weights = np.array([1.0, 2.0, 0.0, 1.0])
+    qe, te = _final_pass.errors(dist, best, second, weights, Grid(2, 2))
+    assert qe == (1.0 + 4.0 + 0.0 + 8.0) / 4.0
+    assert te == 2.0 / 4.0
+
+
+def test_final_pass_applies_to_small_dense_data_only():
+    X = np.zeros((100, 3))
+    assert _final_pass.applies(X, 100, 25)
+    assert not _final_pass.applies(X, 99, 25)  # two chunks
+    assert not _final_pass.applies(sp.csr_matrix(X), 100, 25)
+    assert not _final_pass.applies(np.zeros((100, 65)), 100, 25)  # searched whole
 
 
 # ---------------------------------------------------------------- online rule

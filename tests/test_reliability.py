@@ -396,13 +396,21 @@ def test_blas_is_limited_while_a_fit_could_use_more_than_one_thread(
     if max(before, default=1) < 2:
         pytest.skip("BLAS runs on one thread here: no limit to observe")
     seen = []
-    original = som_module.best_matching_units
 
-    def spy(*args, **kwargs):  # the final pass of every fit
-        seen.append(blas_threads())
-        return original(*args, **kwargs)
+    def spying(original):
+        def spy(*args, **kwargs):
+            seen.append(blas_threads())
+            return original(*args, **kwargs)
 
-    monkeypatch.setattr(som_module, "best_matching_units", spy)
+        return spy
+
+    # The final pass of every fit: the exact search, or on one chunk of
+    # blocked rows the compiled pass that makes it with the errors.
+    for owner, name in [
+        (som_module, "best_matching_units"),
+        (som_module._final_pass, "fitted_labels_and_errors"),
+    ]:
+        monkeypatch.setattr(owner, name, spying(getattr(owner, name)))
     X = np.random.RandomState(0).rand(n_samples, n_features)
     SelfOrganizingMap(10, 10, max_iter=2, random_state=0).fit(X)
     expected = [1] * len(before) if expect_limit else before
