@@ -451,23 +451,39 @@ def test_block_rows_are_a_power_of_two_of_about_the_block_size():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("sparse_input", [False, True])
+@pytest.mark.parametrize("threaded", [False, True])
 def test_value_range_is_the_minimum_and_maximum_and_finds_nan_or_infinity_in_any_block(
-    bad, sparse_input, monkeypatch
+    bad, sparse_input, threaded, monkeypatch
 ):
     monkeypatch.setattr(_bmu, "_RANGE_BLOCK_ELEMENTS", 12)  # 4 rows, or 12 stored values
+    monkeypatch.setattr(_bmu, "_RANGE_THREAD_MIN_ELEMENTS", 1 if threaded else 10**9)
+    monkeypatch.setattr(_bmu, "n_threads", lambda: 2)
     rng = np.random.RandomState(0)
     X = rng.uniform(-3.0, 5.0, size=(50, 3))
     X[X < -2.0] = 0.0
     make = sp.csr_matrix if sparse_input else np.array
     stored = make(X).data if sparse_input else X
-    assert _bmu.finite_value_range(make(X)) == (stored.min(), stored.max())
+    value_range, x_sq = _bmu.checked_range_and_row_norms(make(X))
+    assert value_range == (stored.min(), stored.max())
+    assert_array_equal(x_sq, row_norms(make(X), squared=True))
     X[47, 1] = bad  # in a late block
     with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
-        _bmu.finite_value_range(make(X), estimator_name="SelfOrganizingMap")
+        _bmu.checked_range_and_row_norms(make(X), estimator_name="SelfOrganizingMap")
     # scikit-learn told to assume finite data skips its own check: ours still raises.
     with config_context(assume_finite=True):
         with pytest.raises(ValueError, match="NaN or infinity"):
-            _bmu.finite_value_range(make(X))
+            _bmu.checked_range_and_row_norms(make(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_norms_of_the_check_are_row_norms_to_the_bit_on_blocks_and_threads(dtype, monkeypatch):
+    # Wide rows (784 features: 167 rows a block), split over the threads.
+    monkeypatch.setattr(_bmu, "_RANGE_THREAD_MIN_ELEMENTS", 2**20)
+    X = np.random.RandomState(0).uniform(size=(1500, 784)).astype(dtype)
+    value_range, x_sq = _bmu.checked_range_and_row_norms(X)
+    assert value_range == (X.min(), X.max())
+    assert x_sq.dtype == dtype
+    assert_array_equal(x_sq, row_norms(X, squared=True))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
