@@ -419,12 +419,18 @@ if numba is not None:
             sigma, rate = sigmas[step], rates[step]
             _unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis)
             x_next = X[order[step + 1]] if step + 1 < n_steps else x
-            for j in range(n_units):
-                w_sq[j] = zero
-                dot[j] = zero
             # Feature by feature: move every unit, and accumulate its squared
-            # norm and its dot product with the next row.
-            for f in range(n_features):
+            # norm and its dot product with the next row. The first feature
+            # starts the sums instead of a pass that zeroes them: the same
+            # bits, and per step 3% faster on iris and RGB 10x10, 11% - 16%
+            # on RGB 30x30 (float64), 0% - 5% in float32 (A/B in one process).
+            x_f, x_next_f = x[0], x_next[0]
+            for j in range(n_units):
+                w = WT[0, j] + a[j] * (x_f - WT[0, j])
+                WT[0, j] = w
+                w_sq[j] = w * w
+                dot[j] = w * x_next_f
+            for f in range(1, n_features):
                 x_f, x_next_f = x[f], x_next[f]
                 for j in range(n_units):
                     w = WT[f, j] + a[j] * (x_f - WT[f, j])
