@@ -102,14 +102,27 @@ def map_chunks(function, chunks):
     """``[function(chunk) for chunk in chunks]``, in order, on the thread pool.
 
     At most ``2 * n_threads()`` chunks are in flight at once, so the memory
-    held by results not yet consumed stays bounded.
+    held by results not yet consumed stays bounded. When there are no more
+    chunks than threads, the calling thread takes the first itself instead of
+    waiting for the pool's: 10-epoch fits of digits on 20x20 (two chunks)
+    took 12.8 - 13.6 against 13.4 - 14.1 ms (float64) and 9.95 - 10.5
+    against 10.4 - 11.3 ms (float32), medians of 20 fits in 6 rounds taking
+    turns in one process. With more chunks the pool keeps them all, each
+    thread taking the next as it finishes: the caller's share in rounds of
+    two made 100,000 x 50 blobs 0% - 6% slower.
     """
     chunks = list(chunks)
     if not uses_threads(len(chunks)):
         for chunk in chunks:
             yield function(chunk)
         return
-    window = 2 * n_threads()
     executor = _executor()
+    if len(chunks) <= n_threads():
+        others = [executor.submit(function, chunk) for chunk in chunks[1:]]
+        yield function(chunks[0])
+        for future in others:
+            yield future.result()
+        return
+    window = 2 * n_threads()
     for start in range(0, len(chunks), window):
         yield from executor.map(function, chunks[start : start + window])
