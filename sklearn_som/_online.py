@@ -51,14 +51,17 @@ per step instead of twice; the BMU is the first minimum of the units'
   units: with few features the unit-by-unit loop is all overhead. Units
   with a zero step are moved by ``0 * (x - w)``, which leaves them exact.
 
-Measured per step on a 20x20 map, transposed against row-major, A/B in one
-process (2-core AMD EPYC): float64 1.1 against 1.5 us on 8 features, 3.1
-against 4.1 us on 24, level at 32 and 48, 8.9 against 7.1 us on digits (64
-features); float32 0.8 against 1.6 us on 8 features, 1.5 against 2.4 us on
-24, 3.1 against 4.1 us on 48, level on digits; on 784 features 101 against
-66 us. Hence the transposed sweep up to ``_TRANSPOSED_MAX_FEATURES``
-features, which depends on the width of the numbers (a vector register
-holds twice as many float32). Dense rows only: sparse input goes through the
+Measured with the transposed sweep's one running sum per unit (see the
+sweep), whole online fits on a 20x20 map, row-major time over transposed
+(2-core Xeon, medians of 3 fits each, alternated): float64 1.12x on digits
+(64 features, 10 epochs), 1.17x on 20,000 x 50 blobs, 1.20x on 96 random
+features, 0.92x on 128; float32 1.87x on digits, 1.37x on the blobs, 0.96x
+on 96, 1.02x on 128 and 200, 0.83x on 784 (MNIST-sized rows). In fresh
+processes against the row-major sweep: digits 1.85x (float32) and level
+(float64), blobs 1.13x (float64, 100,000 rows). Before that sum (two sums
+per unit, 2-core AMD EPYC) the crossing was at 24 - 48 features. Hence the
+transposed sweep up to ``_TRANSPOSED_MAX_FEATURES`` features.
+Dense rows only: sparse input goes through the
 reference loop.
 """
 
@@ -75,7 +78,7 @@ else:
 
     from ._bmu import first_argmin
 
-_TRANSPOSED_MAX_FEATURES = {np.dtype(np.float64): 24, np.dtype(np.float32): 48}
+_TRANSPOSED_MAX_FEATURES = {np.dtype(np.float64): 96, np.dtype(np.float32): 64}
 
 # The kernels are module-level functions that take the neighbourhood as a
 # code, not closures made per neighbourhood: numba keys its disk cache of a
@@ -288,8 +291,8 @@ if numba is not None:
         by_axis = (row_offsets, half_columns, row_power, half_power, column_factor)
         return np.zeros(W.shape[0], dtype=W.dtype), by_level, by_axis
 
-    # Every _FLUSH_STEPS steps the row-major sweep (many features) sets the
-    # prototype values below the smallest normal float to 0. A feature that
+    # Every _FLUSH_STEPS steps both sweeps set the prototype values below
+    # the smallest normal float to 0. A feature that
     # is 0 in every row (digits' border pixels) shrinks each unit's value on
     # it geometrically, into the subnormal range, where Intel cores take
     # about a hundred cycles an operation: online digits 20x20 took 675 ms
@@ -396,20 +399,21 @@ if numba is not None:
         if n_steps == 0:
             return
         WT = np.ascontiguousarray(W.T)
-        w_sq = np.zeros(n_units, dtype=W.dtype)
-        dot = np.zeros(n_units, dtype=W.dtype)
         zero = np.zeros(1, dtype=W.dtype)[0]
+        tiny = np.full(1, np.finfo(W.dtype).tiny, dtype=W.dtype)[0]
         a, by_level, by_axis = _step_buffers(W, levels, level_index, axis_offsets, code)
+        # Each unit's |w|^2 - 2 x.w, summed feature by feature as w (w - 2x):
+        # one running sum per unit instead of two (see the sweep below).
         x = X[order[0]]
+        d = np.zeros(n_units, dtype=W.dtype)
         for f in range(n_features):
+            two_x_f = x[f] + x[f]
             for j in range(n_units):
-                w_sq[j] += WT[f, j] * WT[f, j]
-                dot[j] += WT[f, j] * x[f]
-        d = np.empty(n_units, dtype=W.dtype)
-        for j in range(n_units):
-            d[j] = w_sq[j] - 2 * dot[j]
+                d[j] += WT[f, j] * (WT[f, j] - two_x_f)
         best, best_d = first_argmin(d)
         for step in range(n_steps):
+            if step % _FLUSH_STEPS == _FLUSH_STEPS - 1:
+                _flush_subnormals(WT, tiny, zero)
             x = X[order[step]]
             x_sq = zero
             for f in range(n_features):
@@ -419,27 +423,32 @@ if numba is not None:
             sigma, rate = sigmas[step], rates[step]
             _unit_steps(a, best, s, code, sigma, rate, negligible, by_level, by_axis)
             x_next = X[order[step + 1]] if step + 1 < n_steps else x
-            # Feature by feature: move every unit, and accumulate its squared
-            # norm and its dot product with the next row. The first feature
-            # starts the sums instead of a pass that zeroes them: the same
-            # bits, and per step 3% faster on iris and RGB 10x10, 11% - 16%
-            # on RGB 30x30 (float64), 0% - 5% in float32 (A/B in one process).
-            x_f, x_next_f = x[0], x_next[0]
+            # Feature by feature: move every unit, and accumulate its
+            # |w|^2 - 2 x_next.w as the sum of w (w - 2 x_next) over the
+            # features: one running sum per unit, where there were two (|w|^2
+            # and x.w) and a pass to combine them. Whole online fits, A/B in
+            # fresh processes, float64 / float32: iris 1.06x / 1.08x, RGB
+            # 10x10 1.09x / 1.15x, RGB 30x30 1.23x / 1.26x. The sums round
+            # differently, so where two units tie to the last bits the BMU
+            # can differ from the two-sum version's (9 of 66 online fits on
+            # iris, RGB and digits, 6 of them with the bubble's ties; final
+            # QEs within 1.3% either way). ``x + x``
+            # is ``2 x`` exactly, in the row's dtype: the literal 2 made the
+            # float32 sums float64 (3% - 4% slower). The first feature starts
+            # the sums instead of a pass that zeroes them.
+            x_f, two_x_f = x[0], x_next[0] + x_next[0]
             for j in range(n_units):
                 w = WT[0, j] + a[j] * (x_f - WT[0, j])
                 WT[0, j] = w
-                w_sq[j] = w * w
-                dot[j] = w * x_next_f
+                d[j] = w * (w - two_x_f)
             for f in range(1, n_features):
-                x_f, x_next_f = x[f], x_next[f]
+                x_f, two_x_f = x[f], x_next[f] + x_next[f]
                 for j in range(n_units):
                     w = WT[f, j] + a[j] * (x_f - WT[f, j])
                     WT[f, j] = w
-                    w_sq[j] += w * w
-                    dot[j] += w * x_next_f
-            for j in range(n_units):
-                d[j] = w_sq[j] - 2 * dot[j]
+                    d[j] += w * (w - two_x_f)
             best, best_d = first_argmin(d)
+        _flush_subnormals(WT, tiny, zero)
         W[:] = WT.T
 
 

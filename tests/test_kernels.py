@@ -891,9 +891,10 @@ def test_online_kernel_splits_the_gaussian_where_the_grid_does():
     "n_features, dtype, layout",
     [
         (3, np.float64, "transposed"),
-        (40, np.float64, "row_major"),
-        (40, np.float32, "transposed"),
-        (60, np.float32, "row_major"),
+        (96, np.float64, "transposed"),
+        (97, np.float64, "row_major"),
+        (64, np.float32, "transposed"),
+        (65, np.float32, "row_major"),
     ],
 )
 def test_compiled_online_epoch_picks_its_sweep_by_the_number_of_features(
@@ -1169,14 +1170,14 @@ def test_order_keys_order_floats_and_give_them_back(dtype):
     assert (index, value) == _bmu.first_argmin(a + b)
 
 
+@pytest.mark.parametrize("n_features", [8, 128])  # the transposed and row-major sweeps
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_online_steps_flush_subnormal_prototype_values_to_zero(dtype):
+def test_online_steps_flush_subnormal_prototype_values_to_zero(dtype, n_features):
     # A feature that is 0 in every row (as digits' border pixels) shrinks
-    # every unit's value on it geometrically; the online kernel for many
-    # features (the row-major sweep) sets what falls below the smallest
-    # normal float to 0, so no prototype value is subnormal (such values
-    # slow Intel cores about a hundredfold).
-    n_features = 64
+    # every unit's value on it geometrically; both sweeps of the online
+    # kernel set what falls below the smallest normal float to 0, so no
+    # prototype value is subnormal (such values slow Intel cores about a
+    # hundredfold).
     X = np.random.RandomState(0).rand(300, n_features).astype(dtype)
     X[:, 1] = 0.0
     tiny = np.finfo(dtype).tiny
