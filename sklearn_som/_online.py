@@ -432,10 +432,10 @@ if numba is not None:
             # differently, so where two units tie to the last bits the BMU
             # can differ from the two-sum version's (9 of 66 online fits on
             # iris, RGB and digits, 6 of them with the bubble's ties; final
-            # QEs within 1.3% either way). ``x + x``
-            # is ``2 x`` exactly, in the row's dtype: the literal 2 made the
-            # float32 sums float64 (3% - 4% slower). The first feature starts
-            # the sums instead of a pass that zeroes them.
+            # QEs within 1.3% either way). ``x + x`` is ``2 x`` exactly, in
+            # the row's dtype: the literal 2 made the float32 sums float64
+            # (3% - 4% slower). The first feature starts the sums instead of
+            # a pass that zeroes them.
             x_f, two_x_f = x[0], x_next[0] + x_next[0]
             for j in range(n_units):
                 w = WT[0, j] + a[j] * (x_f - WT[0, j])
