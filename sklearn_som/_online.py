@@ -52,17 +52,20 @@ per step instead of twice; the BMU is the first minimum of the units'
   with a zero step are moved by ``0 * (x - w)``, which leaves them exact.
 
 Measured with the transposed sweep's one running sum per unit (see the
-sweep), whole online fits on a 20x20 map, row-major time over transposed
-(2-core Xeon, medians of 3 fits each, alternated): float64 1.12x on digits
-(64 features, 10 epochs), 1.17x on 20,000 x 50 blobs, 1.20x on 96 random
-features, 0.92x on 128; float32 1.87x on digits, 1.37x on the blobs, 0.96x
-on 96, 1.02x on 128 and 200, 0.83x on 784 (MNIST-sized rows). In fresh
-processes against the row-major sweep: digits 1.85x (float32) and level
-(float64), blobs 1.13x (float64, 100,000 rows). Before that sum (two sums
-per unit, 2-core AMD EPYC) the crossing was at 24 - 48 features. Hence the
-transposed sweep up to ``_TRANSPOSED_MAX_FEATURES`` features.
-Dense rows only: sparse input goes through the
-reference loop.
+sweep), whole online fits, row-major time over transposed (2-core Xeon,
+medians of 2 - 3 fits each, alternated in one process). float32 gains up
+to 64 features on every map tried: 1.10x - 1.47x on 1,500 random rows of
+32 and 64 features on 20x20, 40x40 and 60x60 maps, 1.87x on digits (64
+features, 20x20), 1.37x on 20,000 x 50 blobs; level on 128 and 200, 0.96x
+on 96, 0.83x on 784 (MNIST-sized rows). float64 depends on the map: 16
+features 1.27x (20x20) and 1.22x (40x40) but 0.83x on 60x60, 32 features
+1.21x, 1.05x and 0.66x, 64 features 0.97x, 0.89x and 0.65x, where the
+row-major sweep skips the units with a zero step and the transposed one
+reads and writes every unit (at 60x60, 3,600 units of 32 float64 are
+0.9 MB). Hence the transposed sweep up to ``_TRANSPOSED_MAX_FEATURES``
+features: 24 in float64, as before this sum (2-core AMD EPYC, two sums per
+unit), and 64 in float32 (was 48). Dense rows only: sparse input goes
+through the reference loop.
 """
 
 import numpy as np
@@ -78,7 +81,7 @@ else:
 
     from ._bmu import first_argmin
 
-_TRANSPOSED_MAX_FEATURES = {np.dtype(np.float64): 96, np.dtype(np.float32): 64}
+_TRANSPOSED_MAX_FEATURES = {np.dtype(np.float64): 24, np.dtype(np.float32): 64}
 
 # The kernels are module-level functions that take the neighbourhood as a
 # code, not closures made per neighbourhood: numba keys its disk cache of a
@@ -291,16 +294,16 @@ if numba is not None:
         by_axis = (row_offsets, half_columns, row_power, half_power, column_factor)
         return np.zeros(W.shape[0], dtype=W.dtype), by_level, by_axis
 
-    # Every _FLUSH_STEPS steps both sweeps set the prototype values below
-    # the smallest normal float to 0. A feature that
-    # is 0 in every row (digits' border pixels) shrinks each unit's value on
-    # it geometrically, into the subnormal range, where Intel cores take
-    # about a hundred cycles an operation: online digits 20x20 took 675 ms
-    # (float64) and 280 ms (float32) on a Xeon, against 7 us a sample on an
-    # EPYC. The same test on every value of every step cut digits to 141 and
-    # 134 ms but slowed 100,000 x 50 blobs from 5.7 to 7.0 s. Once every 64
-    # steps (and after the last), one pass over W per 64 sweeps of it: digits
-    # float64 665 -> 111 ms, blobs 5.72 -> 5.65 s (A/B, fresh processes).
+    # Every _FLUSH_STEPS steps both sweeps set the prototype values below the
+    # smallest normal float to 0. A feature that is 0 in every row (digits'
+    # border pixels) shrinks each unit's value on it geometrically, into the
+    # subnormal range, where Intel cores take about a hundred cycles an
+    # operation: online digits 20x20 took 675 ms (float64) and 280 ms (float32)
+    # on a Xeon, against 7 us a sample on an EPYC. The same test on every value
+    # of every step cut digits to 141 and 134 ms but slowed 100,000 x 50 blobs
+    # from 5.7 to 7.0 s. Once every 64 steps (and after the last), one pass over
+    # W per 64 sweeps of it: digits float64 665 -> 111 ms, blobs 5.72 -> 5.65 s
+    # (A/B, fresh processes).
     _FLUSH_STEPS = 64
 
     @numba.njit(nogil=True)
