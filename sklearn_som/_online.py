@@ -313,6 +313,12 @@ if numba is not None:
                 w = W[j, f]
                 W[j, f] = w if abs(w) >= tiny else zero
 
+    @numba.njit(inline="always")
+    def _flush_on_schedule(step, W, tiny, zero):
+        """:func:`_flush_subnormals` at the end of every ``_FLUSH_STEPS`` steps."""
+        if step % _FLUSH_STEPS == _FLUSH_STEPS - 1:
+            _flush_subnormals(W, tiny, zero)
+
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
     def _row_major_epoch(
         X,
@@ -350,8 +356,7 @@ if numba is not None:
             d[j] = total - 2 * dot
         best, best_d = first_argmin(d)
         for step in range(n_steps):
-            if step % _FLUSH_STEPS == _FLUSH_STEPS - 1:
-                _flush_subnormals(W, tiny, zero)
+            _flush_on_schedule(step, W, tiny, zero)
             x = X[order[step]]
             x_sq = zero
             for f in range(n_features):
@@ -415,8 +420,7 @@ if numba is not None:
                 d[j] += WT[f, j] * (WT[f, j] - two_x_f)
         best, best_d = first_argmin(d)
         for step in range(n_steps):
-            if step % _FLUSH_STEPS == _FLUSH_STEPS - 1:
-                _flush_subnormals(WT, tiny, zero)
+            _flush_on_schedule(step, WT, tiny, zero)
             x = X[order[step]]
             x_sq = zero
             for f in range(n_features):
