@@ -24,7 +24,13 @@ sigma 3): digits 20x20 86 against 139 us (float64) and 59 against 88 us
 import numpy as np
 
 from . import _train
-from ._neighborhood import NEIGHBORHOODS, SIGNED, axis_neighborhoods, is_separable
+from ._neighborhood import (
+    NEIGHBORHOODS,
+    SIGNED,
+    axis_neighborhoods,
+    is_separable,
+    weights_in,
+)
 
 try:
     import numba
@@ -51,8 +57,7 @@ def neighborhood_tables(grid, neighborhood, sigmas, dtype):
     else:
         row_values = column_values = np.empty((sigmas.size, 0, 0), dtype=dtype)
         levels, level_index = grid.distance_levels()
-        values = NEIGHBORHOODS[neighborhood](levels[None, :], sigmas[:, None])
-        values = np.ascontiguousarray(values, dtype=dtype)
+        values = weights_in(NEIGHBORHOODS[neighborhood](levels[None, :], sigmas[:, None]), dtype)
     abs_values = np.abs(values) if neighborhood in SIGNED else values[:, :0]
     return values, abs_values, level_index, row_values, column_values
 
