@@ -12,13 +12,18 @@ epochs (:func:`batch_update`) and the small-data ones
 
 The operations and their order are the reference's, in the dtype of the
 prototypes: the same bits on digits, RGB colours and blobs on 10x10 to 30x30
-maps in float64 and float32. The Gaussian on a rectangular grid is split
-into its two axes, as in :func:`sklearn_som._neighborhood.apply_neighborhood`:
-a product along the columns of each grid row, then one along the rows, with
-no ``H`` to fill. Per epoch, one process, against the reference (Gaussian,
-sigma 3): digits 20x20 86 against 139 us (float64) and 59 against 88 us
-(float32); RGB 30x30 54 against 95 us; RGB 10x10 21 against 55 us; 5,000 x
-50 blobs on 20x20 97 against 177 us.
+maps in float64 and float32. The Gaussian is split into its two axes
+(:func:`sklearn_som._neighborhood.product_by_axis`), as in
+:func:`sklearn_som._neighborhood.apply_neighborhood`: a product along the
+columns of each grid row, then one along the rows, with no ``H`` to fill.
+Per epoch, one process, against the reference (Gaussian, sigma 3): digits
+20x20 86 against 139 us (float64) and 59 against 88 us (float32); RGB 30x30
+54 against 95 us; RGB 10x10 21 against 55 us; 5,000 x 50 blobs on 20x20 97
+against 177 us. On a hexagonal grid of 150 units or more the column factors
+depend on the parities of the two rows, so each grid row's column product
+is taken twice (:func:`_hexagonal_product`): against filling the full ``H``
+from the distance levels, a step took 18.6 against 98.6 us on 20x20 (float64)
+and whole 10-epoch fits of RGB on 50x50 37 against 324 ms (float64).
 """
 
 import numpy as np
@@ -28,7 +33,7 @@ from ._neighborhood import (
     NEIGHBORHOODS,
     SIGNED,
     axis_neighborhoods,
-    is_separable,
+    product_by_axis,
     weights_in,
 )
 
@@ -36,6 +41,8 @@ try:
     import numba
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
+else:
+    from numba.extending import overload
 
 
 def neighborhood_tables(grid, neighborhood, sigmas, dtype):
@@ -45,12 +52,12 @@ def neighborhood_tables(grid, neighborhood, sigmas, dtype):
     the value at each of the grid's distance levels and which level each
     pair of units is at (:meth:`Grid.distance_levels`), and the absolute
     values for a neighbourhood that takes negative ones (empty rows
-    otherwise); or, where the neighbourhood is separable, the Gaussian along
-    the grid's rows and columns and nothing of the levels, so that no
-    ``(n_units, n_units)`` array is made.
+    otherwise); or, where the product goes by axis (:func:`product_by_axis`),
+    the Gaussian's row and column factors (:func:`axis_neighborhoods`) and
+    nothing of the levels, so that no ``(n_units, n_units)`` array is made.
     """
     sigmas = np.asarray(sigmas, dtype=np.float64)
-    if is_separable(grid, neighborhood):
+    if product_by_axis(grid, neighborhood):
         row_values, column_values = axis_neighborhoods(grid, sigmas, dtype)
         values = np.empty((sigmas.size, 0), dtype=dtype)
         level_index = np.empty((0, 0), dtype=np.int32)
@@ -63,9 +70,10 @@ def neighborhood_tables(grid, neighborhood, sigmas, dtype):
 
 
 if numba is not None:
+    # The two implementations of _separable_product, compiled inline where
+    # it is called.
 
-    @numba.njit(cache=True, nogil=True)
-    def _separable_product(row_values, column_values, M):
+    def _rectangular_product(row_values, column_values, M):
         """``(G_rows kron G_columns) @ M``: along each grid row's columns, then along rows."""
         n_rows, n_columns = row_values.shape[0], column_values.shape[0]
         T = np.empty_like(M)
@@ -73,6 +81,41 @@ if numba is not None:
             units = slice(r * n_columns, (r + 1) * n_columns)
             T[units] = np.dot(column_values, M[units])
         return np.dot(row_values, T.reshape(n_rows, -1)).reshape(M.shape)
+
+    def _hexagonal_product(row_values, column_values, M):
+        """The hexagonal grid's ``H @ M``, as :func:`~sklearn_som._neighborhood.separable_product`.
+
+        ``column_values[p, q]`` are the column factors from a row of parity
+        ``q`` to one of parity ``p``: each grid row's column product is
+        taken for both target parities, and each parity's rows sum over the
+        grid rows from their own.
+        """
+        n_rows, n_columns = row_values.shape[0], column_values.shape[2]
+        out = np.empty_like(M)
+        T = np.empty_like(M)
+        width = n_columns * M.shape[1]
+        for p in range(2):
+            for s in range(n_rows):
+                units = slice(s * n_columns, (s + 1) * n_columns)
+                T[units] = np.dot(column_values[p, s % 2], M[units])
+            targets = np.ascontiguousarray(row_values[p::2])
+            sums = np.dot(targets, T.reshape(n_rows, width))
+            for i in range(sums.shape[0]):
+                r = p + 2 * i
+                out[r * n_columns : (r + 1) * n_columns] = sums[i].reshape(n_columns, -1)
+        return out
+
+    def _separable_product(row_values, column_values, M):
+        """``H @ M`` from the grid's row and column factors (compiled code only)."""
+        raise NotImplementedError
+
+    # Chosen when compiling, by the column factors' dimensions (two:
+    # rectangular; four, by the rows' parities: hexagonal).
+    @overload(_separable_product, inline="always")
+    def _separable_product_for(row_values, column_values, M):
+        if column_values.ndim == 2:
+            return _rectangular_product
+        return _hexagonal_product
 
     @numba.njit(cache=True, nogil=True)
     def relaxed_step(W, M, values, abs_values, level_index, row_values, column_values, rate, H):

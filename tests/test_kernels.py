@@ -650,17 +650,41 @@ def test_mexican_hat_batch_step_by_hand():
     )
 
 
-@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize(
+    "grid",
+    [
+        Grid(5, 7),
+        Grid(5, 7, periodic=True),
+        Grid(5, 6, "hexagonal"),
+        Grid(6, 5, "hexagonal", periodic=True),
+        Grid(1, 5, "hexagonal"),
+        Grid(7, 1, "hexagonal"),
+    ],
+    ids=str,
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_separable_gaussian_product_equals_the_full_matrix(periodic, dtype):
-    from sklearn_som._neighborhood import apply_neighborhood
+def test_separable_gaussian_product_equals_the_full_matrix(grid, dtype):
+    from sklearn_som._neighborhood import axis_neighborhoods, is_separable, separable_product
 
-    grid = Grid(5, 7, periodic=periodic)
-    M = np.random.RandomState(0).rand(35, 4).astype(dtype)
+    assert is_separable(grid, "gaussian")
+    M = np.random.RandomState(0).rand(grid.n_units, 4).astype(dtype)
     full = NEIGHBORHOODS["gaussian"](grid.squared_distances(), 1.7) @ M
-    fast = apply_neighborhood(grid, "gaussian", 1.7, M)
+    g_rows, g_columns = (g[0] for g in axis_neighborhoods(grid, [1.7], dtype))
+    fast = separable_product(grid, g_rows, g_columns, M)
     assert fast.dtype == dtype
     assert_allclose(fast, full, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_gaussian_product_goes_by_axis_where_it_splits_and_pays():
+    from sklearn_som._neighborhood import is_separable, product_by_axis
+
+    # A hexagonal torus with an odd number of rows is closed with a half shift.
+    assert not is_separable(Grid(5, 6, "hexagonal", periodic=True), "gaussian")
+    assert not is_separable(Grid(5, 6), "bubble")
+    assert product_by_axis(Grid(3, 3), "gaussian")
+    assert not product_by_axis(Grid(12, 12, "hexagonal"), "gaussian")  # 144 units: full H
+    assert product_by_axis(Grid(15, 10, "hexagonal"), "gaussian")
+    assert not product_by_axis(Grid(15, 10, "hexagonal", periodic=True), "gaussian")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -988,6 +1012,13 @@ def test_pca_init_of_one_dimensional_data_on_a_square_grid_has_distinct_units():
 
 
 _BATCH_GRIDS = [Grid(5, 6), Grid(4, 5, periodic=True), Grid(4, 5, "hexagonal", periodic=True)]
+# Every neighbourhood on the small grids, and the Gaussian on hexagonal grids
+# large enough for its product to go by axis (150 units or more; there, with
+# 120 rows, the bubble's equal prototypes tie exactly).
+_BATCH_CASES = [(grid, name) for grid in _BATCH_GRIDS for name in sorted(NEIGHBORHOODS)] + [
+    (Grid(15, 10, "hexagonal"), "gaussian"),
+    (Grid(10, 16, "hexagonal", periodic=True), "gaussian"),
+]
 
 
 def _batch_problem(dtype, grid):
@@ -999,8 +1030,7 @@ def _batch_problem(dtype, grid):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
-@pytest.mark.parametrize("grid", _BATCH_GRIDS, ids=str)
+@pytest.mark.parametrize(("grid", "neighborhood"), _BATCH_CASES, ids=str)
 def test_compiled_batch_epoch_equals_the_reference(dtype, neighborhood, grid):
     if _small_batch.numba is None:
         pytest.skip("numba is not installed")
@@ -1023,8 +1053,7 @@ def test_compiled_batch_epoch_equals_the_reference(dtype, neighborhood, grid):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
-@pytest.mark.parametrize("grid", _BATCH_GRIDS, ids=str)
+@pytest.mark.parametrize(("grid", "neighborhood"), _BATCH_CASES, ids=str)
 def test_compiled_batch_update_equals_the_reference_to_the_bit(dtype, neighborhood, grid):
     # The chunked path's neighbourhood product and relaxed step, one compiled
     # call: the reference's operations in the reference's order. A unit no
@@ -1042,20 +1071,25 @@ def test_compiled_batch_update_equals_the_reference_to_the_bit(dtype, neighborho
 
 
 @pytest.mark.parametrize("batch_size", [None, 50], ids=["compiled epochs", "chunked epochs"])
-def test_separable_batch_map_makes_no_unit_by_unit_array(batch_size, monkeypatch):
-    # The Gaussian on a rectangular grid goes axis by axis: neither path may
-    # build the grid's (n_units, n_units) distances, 10**8 numbers on a
-    # 100 x 100 map.
+@pytest.mark.parametrize(("shape", "topology"), [((6, 7), "rectangular"), ((15, 10), "hexagonal")])
+def test_separable_batch_map_makes_no_unit_by_unit_array(batch_size, shape, topology, monkeypatch):
+    # The Gaussian on a rectangular grid, or a hexagonal one of 150 units or
+    # more, goes axis by axis: neither path may build the grid's (n_units,
+    # n_units) distances, 10**8 numbers on a 100 x 100 map.
     def unit_by_unit(grid):
         raise AssertionError(f"(n_units, n_units) array made for {grid}")
 
     monkeypatch.setattr(_grid, "_squared_distances", unit_by_unit)
     monkeypatch.setattr(_grid, "_distance_levels", unit_by_unit)
     X = np.random.RandomState(0).rand(200, 3)
-    som = SelfOrganizingMap(6, 7, max_iter=3, batch_size=batch_size, random_state=0).fit(X)
+    som = SelfOrganizingMap(
+        *shape, topology=topology, max_iter=3, batch_size=batch_size, random_state=0
+    ).fit(X)
     assert np.isfinite(som.quantization_error_)
     with pytest.raises(AssertionError, match="n_units, n_units"):
-        SelfOrganizingMap(6, 7, neighborhood="bubble", max_iter=1, batch_size=batch_size).fit(X)
+        SelfOrganizingMap(
+            *shape, topology=topology, neighborhood="bubble", max_iter=1, batch_size=batch_size
+        ).fit(X)
 
 
 @pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
