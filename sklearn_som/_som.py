@@ -232,7 +232,9 @@ class SelfOrganizingMap(
     -----
     One batch epoch costs one matrix product of the data with the prototypes,
     ``O(n_samples * n_units * n_features)``, plus
-    ``O(n_units**2 * n_features)`` for the neighbourhood smoothing. The online
+    ``O(n_units**2 * n_features)`` for the neighbourhood smoothing, or
+    ``O(n_units * (n_rows + n_columns) * n_features)`` for the Gaussian,
+    which splits by grid axis (on hexagonal grids from 150 units). The online
     rule costs the same per epoch but as ``n_samples`` small steps.
 
     A ``fit`` or ``partial_fit`` that raises, or is interrupted with
