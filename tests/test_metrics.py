@@ -89,6 +89,7 @@ def test_distortion_by_hand():
         "weights",
         "mexican hat",
         "hexagonal",
+        "hexagonal by axis",
         "shifted",
         "huge",
         "csr huge",
@@ -105,6 +106,8 @@ def test_distortion_equals_its_definition(case):
         params["neighborhood"] = "mexican_hat"  # negative weights: rows may count negative
     elif case == "hexagonal":
         params["topology"] = "hexagonal"
+    elif case == "hexagonal by axis":  # 150 units: the Gaussian's sums go by grid axis
+        params.update(n_rows=15, n_columns=10, topology="hexagonal")
     elif case == "weights":
         weights = np.random.RandomState(0).choice([0.0, 0.5, 1.0, 3.0], size=len(X))
     elif case == "shifted":
