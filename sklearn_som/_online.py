@@ -475,10 +475,10 @@ _NO_LEVELS = _no_levels()
 
 def _separable_offsets(grid):
     """The grid's offsets by axis for the separable Gaussian; two empty arrays turn it off."""
+    if not _neighborhood.is_separable(grid, "gaussian"):  # a hexagonal torus of odd rows
+        return _NO_AXES, _NO_AXES
     if grid.topology == "rectangular":
         return grid.axis_offsets()
-    if grid.periodic and grid.n_rows % 2:  # closed with a half shift: not separable
-        return _NO_AXES, _NO_AXES
     return grid.hexagonal_offsets()
 
 
