@@ -29,7 +29,22 @@ from sklearn.utils.sparsefuncs import min_max_axis
 from ._bmu import chunk_slices
 from ._parallel import blas_limit, map_chunks
 
+try:
+    import numba
+except ImportError:  # pragma: no cover - exercised only without numba
+    numba = None
+
 _EXACT_FEATURES = 128
+# Up to this many features, dense data take the exact path as one compiled
+# call (_compiled_axes): mean, covariance, eigenpairs and signs, instead of
+# about thirty numpy calls of a few microseconds each. principal_axes alone,
+# us (numpy path against compiled, 2-core VM, float64): 3 features x 150
+# rows 27.9 against 3.9, x 3000 rows 60.8 against 30.2; 8 x 150 33.7 against
+# 9.3; 16 x 150 49.3 against 25.9, x 30,000 1990 against 1334; at 64
+# features and 150 rows the compiled loops lose (225 against 290). Whole
+# 3-epoch fits of iris 10x10 (float64, sigma 2.5 -> 0.8), A/B in one process:
+# 330 against 273 us, more than the call's own 25 us.
+_COMPILED_FEATURES = 16
 _OVERSAMPLING = 8
 # From this many features the exact path asks LAPACK for the leading
 # eigenpairs only. Measured on a quiet moment (us, all pairs with numpy
@@ -145,9 +160,11 @@ def principal_axes(X, sample_weight, n_components, random_state):
     ``(n_components, n_features)``; each axis's largest-magnitude entry is
     positive, so the result does not depend on the solver's sign choice.
     """
-    sample_weight = sample_weight.astype(np.float64)
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
     n_features = X.shape[1]
     n_components = min(n_components, n_features)
+    if numba is not None and isinstance(X, np.ndarray) and n_features <= _COMPILED_FEATURES:
+        return _compiled_axes(X, sample_weight, n_components)
     if n_features <= _EXACT_FEATURES:
         mean = weighted_mean(X, sample_weight)
         C = _covariance_times(X, sample_weight, mean)
@@ -174,12 +191,59 @@ def principal_axes(X, sample_weight, n_components, random_state):
         B = Q.T @ _covariance_times(X, sample_weight, mean, Q, rows)
         values, small = np.linalg.eigh((B + B.T) / 2.0)
         vectors = Q @ small
-    order = np.argsort(values)[::-1][:n_components]
-    values = np.maximum(values[order], 0.0)
-    axes = vectors[:, order].T
-    signs = np.sign(axes[np.arange(n_components), np.argmax(np.abs(axes), axis=1)])
-    axes *= np.where(signs == 0, 1.0, signs)[:, None]
+    # Every solver above returns the eigenvalues in ascending order.
+    values = np.maximum(values[::-1][:n_components], 0.0)
+    axes = np.array(vectors[:, ::-1][:, :n_components].T)
+    largest = axes[np.arange(n_components), np.argmax(np.abs(axes), axis=1)]
+    axes[largest < 0] *= -1.0
     return mean, values, axes
+
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _compiled_axes(X, sample_weight, n_components):
+        """:func:`principal_axes` of dense ``X`` by the exact path, in one call.
+
+        The weighted mean and covariance are summed in float64 whatever the
+        dtype of ``X``; LAPACK's ``eigh`` gives the eigenpairs in ascending
+        order, and the same sign rule applies.
+        """
+        n_samples, n_features = X.shape
+        total = 0.0
+        mean = np.zeros(n_features)
+        for i in range(n_samples):
+            total += sample_weight[i]
+            for a in range(n_features):
+                mean[a] += sample_weight[i] * X[i, a]
+        mean /= total
+        C = np.zeros((n_features, n_features))
+        centred = np.empty(n_features)
+        for i in range(n_samples):
+            for a in range(n_features):
+                centred[a] = X[i, a] - mean[a]
+            for a in range(n_features):
+                weighted = sample_weight[i] * centred[a]
+                for b in range(a + 1):
+                    C[a, b] += weighted * centred[b]
+        for a in range(n_features):
+            for b in range(a + 1):
+                C[a, b] /= total
+                C[b, a] = C[a, b]
+        values, vectors = np.linalg.eigh(C)
+        leading = np.empty(n_components)
+        axes = np.empty((n_components, n_features))
+        for k in range(n_components):
+            source = n_features - 1 - k
+            leading[k] = max(values[source], 0.0)
+            largest = 0
+            for a in range(n_features):
+                if abs(vectors[a, source]) > abs(vectors[largest, source]):
+                    largest = a
+            sign = -1.0 if vectors[largest, source] < 0 else 1.0
+            for a in range(n_features):
+                axes[k, a] = sign * vectors[a, source]
+        return mean, leading, axes
 
 
 @lru_cache(maxsize=16)

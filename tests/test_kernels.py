@@ -783,6 +783,34 @@ def test_exact_principal_axes_are_those_of_the_weighted_covariance(sparse_input)
     assert_allclose(np.abs(axes @ vectors[:, ::-1][:, :3]), np.eye(3), atol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_principal_axes_of_few_features_equal_the_numpy_path(dtype, monkeypatch):
+    from sklearn_som import _init
+
+    if _init.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    X = (rng.randn(700, 6) * np.linspace(3.0, 0.2, 6) + 5.0).astype(dtype)
+    weights = rng.choice([0.0, 0.5, 1.0, 3.0], size=700)
+    compiled = principal_axes(X, weights, 3, None)
+    # The compiled path sums in float64 whatever the dtype: the definition
+    # on the same numbers, to float64 rounding.
+    X64 = X.astype(np.float64)
+    values, vectors = np.linalg.eigh(np.cov(X64.T, aweights=weights, bias=True))
+    assert_allclose(compiled[0], np.average(X64, axis=0, weights=weights), rtol=1e-12)
+    assert_allclose(compiled[1], values[::-1][:3], rtol=1e-10)
+    assert_allclose(np.abs(compiled[2] @ vectors[:, ::-1][:, :3]), np.eye(3), atol=1e-8)
+    largest = compiled[2][np.arange(3), np.argmax(np.abs(compiled[2]), axis=1)]
+    assert np.all(largest > 0)
+    # The numpy path (products in the dtype of X) gives the same axes, signs
+    # included, to the rounding of that dtype.
+    monkeypatch.setattr(_init, "_COMPILED_FEATURES", 0)
+    reference = principal_axes(X, weights, 3, None)
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    for got, expected in zip(compiled, reference, strict=True):
+        assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+
+
 def test_covariance_chunks_are_one_for_small_data_and_bounded_for_wide_data():
     from sklearn_som._init import _chunk_rows
 
