@@ -18,9 +18,9 @@ unit by unit (``D = -2 W @ X.T``, one unit's row of distances against every
 row's best so far), which the compiler vectorises over the rows; row by row,
 each row's argmin over units is a reduction that waits on itself: on iris
 10x10 the minima took 5.4 against 2.0 us per epoch (the product 3.4 us
-either way) and whole 10-epoch fits
-0.366 against 0.327 ms, the same maps to the bit. Only the order of some
-sums differs from the chunked path, so the maps agree to rounding.
+either way) and whole 10-epoch fits 0.366 against 0.327 ms, the same maps
+to the bit. Only the order of some sums differs from the chunked path, so
+the maps agree to rounding.
 :func:`applies` says when this path is used: when the distance block and
 ``H`` together hold at most ``_MAX_ELEMENTS`` numbers (far below the ``2**20``
 the chunked path allows per chunk) and the caller has checked that all rows
