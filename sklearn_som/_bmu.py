@@ -19,13 +19,17 @@ Two searches share that product:
   bit: RGB 3000x3 on 10x10 1.25x (float32) and 1.30x (float64) faster, on
   30x30 1.07x and 1.39x, digits on 20x20 1.08x and 1.10x, 100,000 x 50 blobs
   1.38x; on 784 features the blocks were slower (each product repacks
-  ``W``), so those keep the whole block. Float64 data with enough features
-  and units make that product in float32 and re-check the near-best units in
-  float64 (``_recheck_and_sum``): the same units as the float64 product, up
-  to that product's own rounding. Whole fits, A/B in one process, gave the
-  same maps to the bit at 1.11x - 1.15x the speed (digits on 20x20, 10
-  epochs), 1.24x - 1.32x (100,000 x 50 blobs on 20x20) and 1.30x (20,000 x
-  784 blobs on 20x20, 3 epochs);
+  ``W``), so those keep the whole block. The blocks are searched unit by
+  unit (:func:`unit_minima`, on ``-2 W @ X[block].T``), not row by row:
+  whole fits A/B in fresh processes (2-core Intel Xeon), the same maps to
+  the bit, RGB 3000x3 on 10x10 1.36x (float64) and 1.51x (float32), on
+  30x30 1.11x and 1.43x, 20,000 x 10 blobs on 20x20 1.17x, digits level.
+  Float64 data with enough features and units make that product in float32
+  and re-check the near-best units in float64 (``_recheck_and_sum``): the
+  same units as the float64 product, up to that product's own rounding.
+  Whole fits, A/B in one process, gave the same maps to the bit at 1.11x -
+  1.15x the speed (digits on 20x20, 10 epochs), 1.24x - 1.32x (100,000 x 50
+  blobs on 20x20) and 1.30x (20,000 x 784 blobs on 20x20, 3 epochs);
 - ``predict``, ``labels_`` and the metrics (:func:`best_matching_units`): the
   argmin of the very distances ``transform`` returns, so ``predict(X)`` always
   equals ``transform(X).argmin(axis=1)``, ties and rounding included. With
@@ -82,6 +86,8 @@ _RANGE_THREAD_MIN_ELEMENTS = 2**23
 # about ``_BLOCK_ELEMENTS`` numbers.
 _BLOCKED_MAX_FEATURES = 64
 _BLOCK_ELEMENTS = 2**14
+# Rows per block of the training search, searched unit by unit.
+_TRAINING_BLOCK_ROWS = 128
 
 # Float64 training searches make their product in float32 and re-check the
 # near-best units in float64 (``_recheck_and_sum``) from this many features,
@@ -264,12 +270,17 @@ def product_block_rows(X, n_units):
 
 
 def training_block_rows(X, n_units):
-    """Rows per ``X @ W.T`` product of the training search (``None``: a whole chunk).
+    """Rows per product of the training search (``None``: a whole chunk).
 
-    :func:`product_block_rows` under numba; without it the numpy search
-    multiplies whole chunks.
+    Under numba, where :func:`product_block_rows` takes blocks,
+    ``_TRAINING_BLOCK_ROWS``: the search goes unit by unit over a block's
+    rows (``_assign_in_blocks``), so a block needs enough rows to fill the
+    vector lanes, whatever the number of units. Without numba the numpy
+    search multiplies whole chunks.
     """
-    return None if numba is None else product_block_rows(X, n_units)
+    if numba is None or product_block_rows(X, n_units) is None:
+        return None
+    return _TRAINING_BLOCK_ROWS
 
 
 def _root_distances_numpy(d, x_sq, w_sq):
@@ -406,10 +417,11 @@ if numba is not None:
     @numba.njit(nogil=True, inline="always")
     def _sum_smallest_key(a, b, out):
         # ``out = a + b`` and its smallest order key, in one pass: the pass
-        # that makes a row of distances also reduces it. Training searches
-        # (batch_statistics) of RGB 3000 x 3 fitted maps, the same bits:
-        # 10x10 float64 0.26 -> 0.25 ms, 30x30 float64 1.25 -> 1.15 ms and
-        # float32 1.10 -> 0.99 ms. Inlined by numba (``inline="always"``):
+        # that makes a row of distances also reduces it (the float32
+        # search's rows). In the float64 training search, before it went
+        # unit by unit (unit_minima), this took RGB 3000 x 3 fitted maps
+        # 0.26 -> 0.25 ms (10x10, float64), 1.25 -> 1.15 ms and 1.10 -> 0.99 ms
+        # (30x30, float64 and float32). Inlined by numba (``inline="always"``):
         # as a call per row, on a row slice, the 10x10 search took 0.35 ms.
         smallest = _key_of(a[0] + b[0])
         for j in range(out.shape[0]):
@@ -435,12 +447,6 @@ if numba is not None:
         """
         first = _first_key_at_most(values, _smallest_key(values))
         return first, values[first]
-
-    @numba.njit(nogil=True, inline="always")
-    def first_argmin_of_sum(a, b, out):
-        """:func:`first_argmin` of ``a + b``, which it writes to ``out`` (one pass fewer)."""
-        first = _first_key_at_most(out, _sum_smallest_key(a, b, out))
-        return first, out[first]
 
     @numba.njit(cache=True, nogil=True)
     def _root_distances(d, x_sq, w_sq):
@@ -478,30 +484,65 @@ if numba is not None:
                     S[best, f] += s * X[i, f]
                 n[best] += s
 
+    @numba.njit(nogil=True)
+    def unit_minima(D, w_sq, best, best_d):
+        """For each column ``i`` of ``D``, the first smallest of ``D[:, i] + w_sq``.
+
+        Writes its unit to ``best[i]`` and its value to ``best_d[i]``. Unit
+        by unit, each unit's row compared with every column's best so far: a
+        loop over the columns that the compiler vectorises (a strict ``<``
+        keeps the first smallest, as ``argmin`` does; no NaN). Searching
+        column by column instead, each search is a reduction that waits on
+        itself: 150 rows of iris on 100 units took 5.4 against 2.0 us.
+        """
+        n_units, m = D.shape
+        for i in range(m):
+            best[i] = 0
+            best_d[i] = D[0, i] + w_sq[0]
+        for j in range(1, n_units):
+            w_sq_j = w_sq[j]
+            for i in range(m):
+                d = D[j, i] + w_sq_j
+                if d < best_d[i]:
+                    best_d[i] = d
+                    best[i] = j
+
     @numba.njit(cache=True, nogil=True)
-    def _assign_in_blocks(X, W2T, w_sq, x_sq, sample_weight, block_rows, bmu, dist, S, n):
-        # The training search and the per-unit sums with the distance block
-        # made ``block_rows`` rows at a time (``X[block] @ W2T``, BLAS) and used
-        # while it is still in cache: with few features, writing the whole
-        # chunk's block to memory and reading it back costs more than the
-        # product itself. W2T = -2 W.T, C-contiguous; d = |w|^2 - 2 x.w.
+    def _assign_in_blocks(X, W2, w_sq, x_sq, sample_weight, block_rows, bmu, dist, S, n):
+        # The training search and the per-unit sums with the distances made
+        # ``block_rows`` rows at a time, ``W2 @ X[block].T`` (BLAS; W2 = -2 W,
+        # C-contiguous; d = |w|^2 - 2 x.w), and searched unit by unit
+        # (unit_minima) while still in cache: with few features, writing the
+        # whole chunk's distances to memory and reading them back costs more
+        # than the product itself. A last, shorter block is padded with
+        # zero rows: every product has the same shape, so a row's distances
+        # do not depend on where its block starts (OpenBLAS's differed in
+        # the last bit between blocks of 72 and 44 rows).
         n_samples, n_features = X.shape
-        n_units = W2T.shape[1]
-        block = np.empty((block_rows, n_units), dtype=W2T.dtype)
-        d = np.empty(n_units, dtype=W2T.dtype)
-        for start in range(0, n_samples, block_rows):
-            stop = min(start + block_rows, n_samples)
-            products = block[: stop - start]
-            np.dot(X[start:stop], W2T, products)
+        n_units = W2.shape[0]
+        rows = max(1, min(block_rows, n_samples))
+        XT = np.zeros((n_features, rows), dtype=W2.dtype)
+        D = np.empty((n_units, rows), dtype=W2.dtype)
+        best = np.empty(rows, dtype=np.int64)
+        best_d = np.empty(rows, dtype=W2.dtype)
+        for start in range(0, n_samples, rows):
+            stop = min(start + rows, n_samples)
+            if stop - start < rows:
+                XT[:] = 0
+            for f in range(n_features):
+                for r in range(stop - start):
+                    XT[f, r] = X[start + r, f]
+            np.dot(W2, XT, D)
+            unit_minima(D, w_sq, best, best_d)
             for i in range(start, stop):
-                best, best_d = first_argmin_of_sum(products[i - start], w_sq, d)
-                bmu[i] = best
-                dist[i] = np.sqrt(max(best_d + x_sq[i], 0.0))
+                b = best[i - start]
+                bmu[i] = b
+                dist[i] = np.sqrt(max(best_d[i - start] + x_sq[i], 0.0))
                 s = sample_weight[i]
                 if s != 0:
                     for f in range(n_features):
-                        S[best, f] += s * X[i, f]
-                    n[best] += s
+                        S[b, f] += s * X[i, f]
+                    n[b] += s
 
     @numba.njit(cache=True, nogil=True)
     def _shifted_float32(X, start, stop, shift, rows32, norms):
@@ -734,8 +775,9 @@ def assign_and_sum(
         shift, W2T32, w_sq32, bounds = terms
         # With many features, the first rows alone, then the rest at once: a
         # search that stops early has not made the whole chunk's product.
+        float32_rows = product_block_rows(X_chunk, W.shape[0])
         first_rows, rest_rows = (
-            (block_rows, block_rows)
+            (float32_rows, float32_rows)
             if blocked
             else (_RECHECK_PROBE_ROWS, max(X_chunk.shape[0] - _RECHECK_PROBE_ROWS, 1))
         )
@@ -753,9 +795,17 @@ def assign_and_sum(
     X_rest, x_sq_rest, weights_rest = X_chunk[rest], x_sq[rest], sample_weight[rest]
     W2 = W * -2.0 if W2 is None else W2
     if blocked:
-        W2T = np.ascontiguousarray(W2.T)
         _assign_in_blocks(
-            X_rest, W2T, w_sq, x_sq_rest, weights_rest, block_rows, bmu[rest], dist[rest], S, n
+            X_rest,
+            np.ascontiguousarray(W2),
+            w_sq,
+            x_sq_rest,
+            weights_rest,
+            block_rows,
+            bmu[rest],
+            dist[rest],
+            S,
+            n,
         )
     else:
         # numpy's SIMD argmin, then one compiled pass over the rows for the rest.
@@ -944,8 +994,11 @@ def batch_statistics(X, sample_weight, W, batch_size, x_sq=None, float32_search=
         )
 
     chunks = chunk_slices(X.shape[0], batch_size)
-    block_rows = training_block_rows(X, W.shape[0])
-    with blas_limit(len(chunks), chunk_product_size(chunks, *W.shape, block_rows)):
+    product_size = max(
+        chunk_product_size(chunks, *W.shape, block_rows)
+        for block_rows in (training_block_rows(X, W.shape[0]), product_block_rows(X, W.shape[0]))
+    )  # the float64 search's blocks and the float32 search's
+    with blas_limit(len(chunks), product_size):
         for b, d, S_chunk, n_chunk in map_chunks(work, chunks):
             bmu.append(b)
             dist.append(d)

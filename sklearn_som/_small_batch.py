@@ -14,13 +14,12 @@ the data: ``d = |w|^2 - 2 x.w`` and its first argmin, ``S = sum s_i x_i`` and
 :func:`sklearn_som._batch_step.relaxed_step`, which the chunked path's
 epochs call too (its separable Gaussian took 1.9 against 7.1 us per epoch on
 iris 10x10, against filling ``H`` and the full product). The search goes
-unit by unit (``D = -2 W @ X.T``, one unit's row of distances against every
-row's best so far), which the compiler vectorises over the rows; row by row,
-each row's argmin over units is a reduction that waits on itself: on iris
-10x10 the minima took 5.4 against 2.0 us per epoch (the product 3.4 us
-either way) and whole 10-epoch fits 0.366 against 0.327 ms, the same maps
-to the bit. Only the order of some sums differs from the chunked path, so
-the maps agree to rounding.
+unit by unit, as the chunked path's (:func:`sklearn_som._bmu.unit_minima`,
+on ``D = -2 W @ X.T``): on iris 10x10 against an argmin per row, the
+minima took 2.0 against 5.4 us per epoch (the product 3.4 us either way)
+and whole 10-epoch fits 0.327 against 0.366 ms, the same maps to the bit.
+Only the order of some sums differs from the chunked path, so the maps
+agree to rounding.
 :func:`applies` says when this path is used: when the distance block and
 ``H`` together hold at most ``_MAX_ELEMENTS`` numbers (far below the ``2**20``
 the chunked path allows per chunk) and the caller has checked that all rows
@@ -37,6 +36,7 @@ except ImportError:  # pragma: no cover - exercised only without numba
     numba = None
 else:
     from ._batch_step import relaxed_step
+    from ._bmu import unit_minima
 
 # Up to this many elements of (rows x units) + (units x units) the compiled
 # path is used. Measured side by side (10 epochs, fit times): iris 10x10
@@ -83,26 +83,14 @@ if numba is not None:
         best = np.empty(n_samples, dtype=np.int64)
         best_d = np.empty(n_samples, dtype=W.dtype)
         for epoch in range(rates.shape[0]):
-            # BMU search: d[j, i] = |w_j|^2 - 2 w_j.x_i, unit by unit, each
-            # unit's distances compared with the best so far for every row at
-            # once (a strict "<" keeps the first smallest, as argmin does).
+            # BMU search: d[j, i] = |w_j|^2 - 2 w_j.x_i, unit by unit (unit_minima).
             for j in range(n_units):
                 norm = zero
                 for f in range(n_features):
                     norm += W[j, f] * W[j, f]
                     W2[j, f] = W[j, f] * minus_two
                 w_sq[j] = norm
-            D = np.dot(W2, XT)
-            for i in range(n_samples):
-                best[i] = 0
-                best_d[i] = D[0, i] + w_sq[0]
-            for j in range(1, n_units):
-                w_sq_j = w_sq[j]
-                for i in range(n_samples):
-                    d = D[j, i] + w_sq_j
-                    if d < best_d[i]:
-                        best_d[i] = d
-                        best[i] = j
+            unit_minima(np.dot(W2, XT), w_sq, best, best_d)
             M[:] = 0
             qe = 0.0
             for i in range(n_samples):

@@ -514,8 +514,10 @@ class SelfOrganizingMap(
         """
         n_units = self.n_rows * self.n_columns
         chunks = chunk_slices(X.shape[0], batch_size)
-        block_rows = training_block_rows(X, n_units)  # the final pass's are no larger
-        search = chunk_product_size(chunks, n_units, X.shape[1], block_rows)
+        search = max(
+            chunk_product_size(chunks, n_units, X.shape[1], block_rows)
+            for block_rows in (training_block_rows(X, n_units), product_block_rows(X, n_units))
+        )  # the training search's blocks, the final pass's and the float32 search's
         neighborhood = n_units * n_units * (X.shape[1] + 1)
         return blas_limit(len(chunks), max(search, neighborhood))
 

@@ -1232,8 +1232,7 @@ def test_first_argmin_is_numpys_argmin(dtype):
 def test_order_keys_order_floats_and_give_them_back(dtype):
     # The searches' order keys (see first_argmin): a float's key and the
     # float of that key, in compiled code; keys order as the floats do, and
-    # -0.0 has the key of 0.0 (and gives 0.0 back). first_argmin_of_sum
-    # writes the sums and finds the same unit as first_argmin of them.
+    # -0.0 has the key of 0.0 (and gives 0.0 back).
     if _bmu.numba is None:
         pytest.skip("numba is not installed")
     import numba
@@ -1259,11 +1258,30 @@ def test_order_keys_order_floats_and_give_them_back(dtype):
     order = np.argsort(values, kind="stable")
     assert np.all(np.diff(keys[order]) >= 0)
     assert np.all((np.diff(keys[order]) == 0) == (np.diff(values[order]) == 0))
-    a, b = values[12:], rng.normal(size=values.size - 12).astype(dtype)
-    out = np.empty_like(a)
-    index, value = _bmu.first_argmin_of_sum(a, b, out)
-    assert_array_equal(out, a + b)
-    assert (index, value) == _bmu.first_argmin(a + b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unit_minima_find_each_columns_first_smallest(dtype):
+    # The training searches' minima, unit by unit over all rows at once:
+    # for each column of D + w_sq[:, None], argmin's unit (the first of
+    # equal values, -0.0 equal to 0.0) and its value, in the dtype of D.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    D = rng.randint(-3, 4, size=(30, 200)).astype(dtype)  # many ties
+    D[:, :50] = rng.normal(size=(30, 50)) * 10.0 ** rng.randint(-20, 20, (30, 50))
+    D[:, 50] = 0.0
+    D[::2, 50] = -0.0
+    w_sq = np.zeros(30, dtype=dtype)
+    w_sq[5:] = rng.randint(0, 2, size=25)
+    best = np.full(210, -1, dtype=np.int64)
+    best_d = np.full(210, np.nan, dtype=dtype)
+    _bmu.unit_minima(D, w_sq, best, best_d)
+    total = D + w_sq[:, None]
+    assert_array_equal(best[:200], np.argmin(total, axis=0))
+    assert_array_equal(best_d[:200], total.min(axis=0))
+    assert best[50] == 0 and best_d[50] == 0.0
+    assert (best[200:] == -1).all()  # only D's columns are written
 
 
 @pytest.mark.parametrize("n_features", [8, 128])  # the transposed and row-major sweeps
