@@ -443,6 +443,31 @@ def test_a_fit_stops_trying_the_float32_search_after_it_stopped_once(stops, monk
     assert_array_equal(som.cluster_centers_, float64.cluster_centers_)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_training_search_of_a_row_does_not_depend_on_where_its_block_starts(dtype):
+    # Rows and prototypes spread by 1e-3 around 1e6: the product's rounding
+    # is larger than the gaps between a row's distances, so its BMU is
+    # decided by the last bits of the products. Every block of the search
+    # is a product of the same shape (the last one padded), so a row gets
+    # the same BMU whether the search starts at row 0 or at row 200
+    # (OpenBLAS's products differed in the last bit between blocks of 72 and
+    # of 44 rows). The same for the chunks of batch_size.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    X = (rng.rand(700, 5) * 1e-3 + 1e6).astype(dtype)
+    W = (rng.rand(400, 5) * 1e-3 + 1e6).astype(dtype)
+    weights = np.ones(700, dtype=dtype)
+    assert _bmu.training_block_rows(X, 400) == 128
+    assert _bmu.float32_search_terms(W, row_norms(W, squared=True)) is None  # 5 features
+    bmu, dist, _, _ = batch_statistics(X, weights, W, batch_size=700)
+    later, later_dist, _, _ = batch_statistics(X[200:], weights[200:], W, batch_size=500)
+    assert_array_equal(later, bmu[200:])
+    assert_array_equal(later_dist, dist[200:])
+    chunked, _, _, _ = batch_statistics(X, weights, W, batch_size=300)
+    assert_array_equal(chunked, bmu)
+
+
 def test_block_rows_are_a_power_of_two_of_about_the_block_size():
     assert _bmu._block_rows(100) == 128  # 2**14 / 100 = 163.8
     assert _bmu._block_rows(400) == 32
@@ -452,38 +477,71 @@ def test_block_rows_are_a_power_of_two_of_about_the_block_size():
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("sparse_input", [False, True])
 @pytest.mark.parametrize("threaded", [False, True])
-def test_value_range_is_the_minimum_and_maximum_and_finds_nan_or_infinity_in_any_block(
+def test_row_norms_check_finds_nan_or_infinity_in_any_row(
     bad, sparse_input, threaded, monkeypatch
 ):
-    monkeypatch.setattr(_bmu, "_RANGE_BLOCK_ELEMENTS", 12)  # 4 rows, or 12 stored values
-    monkeypatch.setattr(_bmu, "_RANGE_THREAD_MIN_ELEMENTS", 1 if threaded else 10**9)
+    monkeypatch.setattr(_bmu, "_NORMS_THREAD_MIN_ELEMENTS", 1 if threaded else 10**9)
     monkeypatch.setattr(_bmu, "n_threads", lambda: 2)
     rng = np.random.RandomState(0)
     X = rng.uniform(-3.0, 5.0, size=(50, 3))
     X[X < -2.0] = 0.0
     make = sp.csr_matrix if sparse_input else np.array
-    stored = make(X).data if sparse_input else X
-    value_range, x_sq = _bmu.checked_range_and_row_norms(make(X))
-    assert value_range == (stored.min(), stored.max())
-    assert_array_equal(x_sq, row_norms(make(X), squared=True))
-    X[47, 1] = bad  # in a late block
+    assert_array_equal(_bmu.checked_row_norms(make(X)), row_norms(make(X), squared=True))
+    X[47, 1] = bad  # in the second thread's half
     with pytest.raises(ValueError, match="NaN" if np.isnan(bad) else "infinity"):
-        _bmu.checked_range_and_row_norms(make(X), estimator_name="SelfOrganizingMap")
+        _bmu.checked_row_norms(make(X), estimator_name="SelfOrganizingMap")
     # scikit-learn told to assume finite data skips its own check: ours still raises.
     with config_context(assume_finite=True):
         with pytest.raises(ValueError, match="NaN or infinity"):
-            _bmu.checked_range_and_row_norms(make(X))
+            _bmu.checked_row_norms(make(X))
+    # Finite values whose squares overflow are no error.
+    X[47, 1] = 1e200
+    with config_context(assume_finite=True):
+        assert np.isinf(_bmu.checked_row_norms(make(X))[47])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_row_norms_of_the_check_are_row_norms_to_the_bit_on_blocks_and_threads(dtype, monkeypatch):
-    # Wide rows (784 features: 167 rows a block), split over the threads.
-    monkeypatch.setattr(_bmu, "_RANGE_THREAD_MIN_ELEMENTS", 2**20)
+def test_row_norms_of_the_check_are_row_norms_to_the_bit_on_threads(dtype, monkeypatch):
+    # Wide rows (784 features), split over the threads.
+    monkeypatch.setattr(_bmu, "_NORMS_THREAD_MIN_ELEMENTS", 2**20)
     X = np.random.RandomState(0).uniform(size=(1500, 784)).astype(dtype)
-    value_range, x_sq = _bmu.checked_range_and_row_norms(X)
-    assert value_range == (X.min(), X.max())
+    x_sq = _bmu.checked_row_norms(X)
     assert x_sq.dtype == dtype
     assert_array_equal(x_sq, row_norms(X, squared=True))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_safe_scale_from_the_row_norms_is_the_scale_of_the_largest_value(dtype, sparse_input):
+    # The scale by its definition: 1 where the largest magnitude's exponent
+    # lies within a quarter of the dtype's exponent range, else that
+    # magnitude rounded down to a power of two. The row norms settle it
+    # without the values where their bounds on that magnitude are clear;
+    # near the limits, on all-zero data and where squares underflow to 0,
+    # the values do.
+    info = np.finfo(dtype)
+    lowest, highest = info.minexp // 4, info.maxexp // 4
+    rng = np.random.RandomState(0)
+    base = rng.uniform(-1.0, 1.0, size=(40, 6))
+    base[3, 2] = 1.0  # the largest magnitude is 1.0 * 2**k
+
+    def definition(X):
+        peak = np.abs(X).max()
+        if peak == 0:
+            return 1.0
+        exponent = int(np.floor(np.log2(peak)))
+        return 1.0 if lowest <= exponent <= highest else 2.0**exponent
+
+    make = sp.csr_matrix if sparse_input else np.asarray
+    exponents = [0, lowest, lowest - 1, highest, highest + 1, 2 * highest, 3 * lowest]
+    exponents += [info.maxexp - 1, info.minexp - 2]  # the squares overflow / underflow
+    for k in exponents:
+        X = (base * 2.0**k).astype(dtype)
+        with np.errstate(over="ignore", under="ignore"):
+            x_sq = row_norms(X, squared=True)
+        assert _bmu.safe_scale(make(X), x_sq) == definition(X), k
+    zeros = np.zeros((5, 3), dtype=dtype)
+    assert _bmu.safe_scale(make(zeros), row_norms(zeros, squared=True)) == 1.0
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
