@@ -192,7 +192,9 @@ def safe_scale(X, x_sq):
     info = np.finfo(X.dtype)
     lowest, highest = info.minexp // 4, info.maxexp // 4
     largest = float(x_sq.max()) if x_sq.size else 0.0
-    # Bounds with a factor 2 to spare for the rounding of the norms.
+    # largest >= peak**2 and <= n_features * peak**2, each up to the norms'
+    # rounding: a factor 2 to spare below; above, the bound 2**highest on
+    # the peak leaves a factor 2 before its exponent passes highest.
     if 2.0 ** (2 * lowest + 2) * X.shape[1] <= largest <= 2.0 ** (2 * highest):
         return 1.0
     values = X.data if sparse.issparse(X) else X
