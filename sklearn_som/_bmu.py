@@ -257,6 +257,18 @@ def training_block_rows(X, n_units):
     return _TRAINING_BLOCK_ROWS
 
 
+def search_product_size(X, chunks, n_units):
+    """Multiply-adds of the largest product any search makes on ``chunks`` of ``X``.
+
+    The training search's blocks (:func:`training_block_rows`) and those of
+    the exact and float32 searches (:func:`product_block_rows`).
+    """
+    return max(
+        chunk_product_size(chunks, n_units, X.shape[1], block_rows)
+        for block_rows in (training_block_rows(X, n_units), product_block_rows(X, n_units))
+    )
+
+
 def _root_distances_numpy(d, x_sq, w_sq):
     # What ``_root_distances`` does, in five numpy passes.
     d *= -2.0
@@ -968,11 +980,7 @@ def batch_statistics(X, sample_weight, W, batch_size, x_sq=None, float32_search=
         )
 
     chunks = chunk_slices(X.shape[0], batch_size)
-    product_size = max(
-        chunk_product_size(chunks, *W.shape, block_rows)
-        for block_rows in (training_block_rows(X, W.shape[0]), product_block_rows(X, W.shape[0]))
-    )  # the float64 search's blocks and the float32 search's
-    with blas_limit(len(chunks), product_size):
+    with blas_limit(len(chunks), search_product_size(X, chunks, W.shape[0])):
         for b, d, S_chunk, n_chunk in map_chunks(work, chunks):
             bmu.append(b)
             dist.append(d)

@@ -31,7 +31,7 @@ from ._bmu import (
     distances,
     product_block_rows,
     safe_scale,
-    training_block_rows,
+    search_product_size,
 )
 from ._grid import Grid
 from ._init import initial_prototypes
@@ -511,10 +511,7 @@ class SelfOrganizingMap(
         """
         n_units = self.n_rows * self.n_columns
         chunks = chunk_slices(X.shape[0], batch_size)
-        search = max(
-            chunk_product_size(chunks, n_units, X.shape[1], block_rows)
-            for block_rows in (training_block_rows(X, n_units), product_block_rows(X, n_units))
-        )  # the training search's blocks, the final pass's and the float32 search's
+        search = search_product_size(X, chunks, n_units)
         neighborhood = n_units * n_units * (X.shape[1] + 1)
         return blas_limit(len(chunks), max(search, neighborhood))
 
