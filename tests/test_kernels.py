@@ -239,6 +239,39 @@ def test_exact_search_compares_square_roots(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exact_search_on_neighbouring_squares_is_numpys_argmin_of_roots(dtype):
+    # Squared distances a few floats apart, in random order: some share a
+    # root, some have neighbouring roots, and a unit whose square is within
+    # a few floats of the smallest can come first with a larger root. The
+    # best and second units must be numpy's first argmin of the roots, and
+    # of the roots with the best masked.
+    if _bmu.numba is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    rows, n_units = 400, 12
+    base = dtype(2.5)
+    steps = np.cumsum(np.full(16, np.spacing(base)), dtype=dtype)  # 1 to 16 ulps up
+    ladder = np.concatenate([[base], base + steps]).astype(dtype)
+    w_sq = np.empty((rows, n_units), dtype=dtype)
+    for i in range(rows):
+        w_sq[i] = rng.choice(ladder, size=n_units)
+    assert len(np.unique(np.sqrt(ladder))) < len(ladder)  # shared roots occur
+    best, dist, second = (
+        np.empty(1, np.int64),
+        np.empty(1, dtype),
+        np.empty(1, np.int64),
+    )
+    zeros = np.zeros((1, n_units), dtype)
+    for i in range(rows):
+        _bmu._best_two(zeros, np.zeros(1, dtype), w_sq[i], best, dist, second)
+        roots = np.sqrt(w_sq[i])
+        assert best[0] == roots.argmin()
+        assert dist[0] == roots.min()
+        roots[best[0]] = np.inf
+        assert second[0] == roots.argmin()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_training_search_in_blocks_equals_the_whole_block(dtype, monkeypatch):
     # Few features: the training search makes its distance block a few rows
     # at a time. Blocks of 4 rows split the chunks unevenly; integer data
