@@ -83,8 +83,10 @@ _NORMS_THREAD_MIN_ELEMENTS = 2**23
 # about ``_BLOCK_ELEMENTS`` numbers.
 _BLOCKED_MAX_FEATURES = 64
 _BLOCK_ELEMENTS = 2**14
-# Rows per block of the training search, searched unit by unit.
-_TRAINING_BLOCK_ROWS = 128
+# Rows per block of the training search, searched unit by unit: as many as
+# fill a block of ``_TRAINING_BLOCK_BYTES`` of data, 32 at least and 64 at most.
+_TRAINING_BLOCK_ROWS = 64
+_TRAINING_BLOCK_BYTES = 2**13
 
 # Float64 training searches make their product in float32 and re-check the
 # near-best units in float64 (``_recheck_and_sum``) from this many features,
@@ -247,13 +249,18 @@ def training_block_rows(X, n_units):
     """Rows per product of the training search (``None``: a whole chunk).
 
     Under numba, where :func:`product_block_rows` takes blocks,
-    ``_TRAINING_BLOCK_ROWS``: the search goes unit by unit over a block's
-    rows (``_assign_in_blocks``), so a block needs enough rows to fill the
-    vector lanes, whatever the number of units. Without numba the numpy
-    search multiplies whole chunks.
+    ``_TRAINING_BLOCK_ROWS`` (64), or half that where 64 rows hold more than
+    ``_TRAINING_BLOCK_BYTES`` (more than 32 float32 or 16 float64 features):
+    the search goes unit by unit over a block's rows
+    (``_assign_in_blocks``), so a block needs enough rows to fill the vector
+    lanes, whatever the number of units. Without numba the numpy search
+    multiplies whole chunks.
     """
     if numba is None or product_block_rows(X, n_units) is None:
         return None
+    row_bytes = X.shape[1] * X.dtype.itemsize
+    if _TRAINING_BLOCK_ROWS * row_bytes > _TRAINING_BLOCK_BYTES:
+        return _TRAINING_BLOCK_ROWS // 2
     return _TRAINING_BLOCK_ROWS
 
 

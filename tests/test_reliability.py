@@ -375,8 +375,8 @@ def test_prediction_from_several_threads_matches_serial(iris):
     [
         (150, 4, False),  # iris-sized: one chunk of products OpenBLAS never threads
         (200, 64, True),  # one chunk, but products large enough to be threaded
-        # One chunk (too little work for two threads), searched 128 rows at a
-        # time: products OpenBLAS never threads, then ones it would.
+        # One chunk (too little work for two threads), searched a block of
+        # rows at a time: products OpenBLAS never threads, then ones it would.
         (3000, 3, False),
         (3000, 32, True),
         (20_000, 3, True),  # several chunks on the thread pool
