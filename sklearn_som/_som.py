@@ -32,6 +32,7 @@ from ._bmu import (
     product_block_rows,
     safe_scale,
     search_product_size,
+    training_block_rows,
 )
 from ._grid import Grid
 from ._init import initial_prototypes
@@ -169,7 +170,9 @@ class SelfOrganizingMap(
         result beyond floating-point rounding. ``None`` chooses equal chunks
         of at most about ``2**20 / n_units`` rows, as many as a multiple of
         the number of threads that have enough work (small data stays in one
-        chunk on the calling thread).
+        chunk on the calling thread); dense data with up to 64 features,
+        whose searches go a few rows at a time and never hold a chunk's
+        distances, take chunks of up to ``2**20 / n_features`` rows instead.
 
     init : {"pca", "random", "sample"} or array-like of shape \
             (n_rows * n_columns, n_features), default="pca"
@@ -359,7 +362,9 @@ class SelfOrganizingMap(
         """Rows per chunk for ``X``: ``batch_size``, or chosen from its shape."""
         if self.batch_size is not None:
             return int(self.batch_size)
-        return auto_batch_size(X.shape[0], self.n_rows * self.n_columns, X.shape[1])
+        n_units = self.n_rows * self.n_columns
+        blocked = training_block_rows(X, n_units) is not None
+        return auto_batch_size(X.shape[0], n_units, X.shape[1], blocked=blocked)
 
     # ------------------------------------------------------------------
     # Input checks

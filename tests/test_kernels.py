@@ -113,6 +113,28 @@ def test_automatic_chunks_are_equal_bounded_and_shared_by_the_threads(
         assert rows == min(n_samples, _bmu._MIN_CHUNK_ROWS) or len(chunks) == 1
 
 
+def test_blocked_searches_take_chunks_bounded_by_their_data(monkeypatch):
+    # Searches that go by blocks of rows never hold a chunk's distances, so
+    # their chunks are bounded by the chunk's data: on 4000 units, one chunk
+    # per thread instead of 78 of 257 rows.
+    monkeypatch.setattr(_bmu, "n_threads", lambda: 2)
+    for n_samples, n_units, n_features in [(20_000, 4000, 20), (100_000, 400, 50), (3000, 900, 3)]:
+        rows = _bmu.auto_batch_size(n_samples, n_units, n_features, blocked=True)
+        assert rows * n_features <= _bmu._CHUNK_ELEMENTS
+        assert len(_bmu.chunk_slices(n_samples, rows)) % 2 == 0
+    assert len(_bmu.chunk_slices(20_000, _bmu.auto_batch_size(20_000, 4000, 20))) == 78
+    assert _bmu.auto_batch_size(20_000, 4000, 20, blocked=True) == 10_000
+    # The estimator asks for it where its searches go by blocks: dense data
+    # with few features under numba; not sparse data nor many features.
+    rng = np.random.RandomState(0)
+    som = SelfOrganizingMap(40, 100)
+    few = rng.rand(20_000, 20)
+    expected = 10_000 if _bmu.numba is not None else _bmu.auto_batch_size(20_000, 4000, 20)
+    assert som._batch_size_for(few) == expected
+    for X in [sp.csr_matrix(few), rng.rand(20_000, 100)]:
+        assert som._batch_size_for(X) == _bmu.auto_batch_size(20_000, 4000, X.shape[1])
+
+
 @pytest.mark.parametrize("threads", [2, 3])
 def test_a_pass_with_too_little_work_for_the_threads_stays_in_one_chunk(monkeypatch, threads):
     monkeypatch.setattr(_bmu, "n_threads", lambda: threads)
@@ -491,7 +513,8 @@ def test_training_search_of_a_row_does_not_depend_on_where_its_block_starts(dtyp
     X = (rng.rand(700, 5) * 1e-3 + 1e6).astype(dtype)
     W = (rng.rand(400, 5) * 1e-3 + 1e6).astype(dtype)
     weights = np.ones(700, dtype=dtype)
-    assert _bmu.training_block_rows(X, 400) == 128
+    rows = _bmu.training_block_rows(X, 400)
+    assert rows == _bmu._TRAINING_BLOCK_ROWS and 200 % rows != 0  # a block starts mid-way
     assert _bmu.float32_search_terms(W, row_norms(W, squared=True)) is None  # 5 features
     bmu, dist, _, _ = batch_statistics(X, weights, W, batch_size=700)
     later, later_dist, _, _ = batch_statistics(X[200:], weights[200:], W, batch_size=500)
