@@ -166,7 +166,8 @@ class SelfOrganizingMap(
 
     batch_size : int, default=None
         Rows per chunk of the BMU search and the batch update; bounds memory
-        to about ``batch_size * n_units`` numbers. It does not change the
+        to about ``batch_size * n_units`` numbers (far less where the searches
+        go a few rows at a time, as below). It does not change the
         result beyond floating-point rounding. ``None`` chooses equal chunks
         of at most about ``2**20 / n_units`` rows, as many as a multiple of
         the number of threads that have enough work (small data stays in one
