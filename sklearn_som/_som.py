@@ -609,7 +609,8 @@ class SelfOrganizingMap(
                 )
             else:
                 W, qes = self._online_epochs(X, sample_weight, W, group)
-            errors.extend(qes)
+            # In the data's own scale (the epochs see it divided by _scale).
+            errors.extend(np.asarray(qes, dtype=np.float64) * self._scale)
             if self.verbose:
                 print(
                     f"Epoch {group[-1] + 1}/{self.max_iter}: "

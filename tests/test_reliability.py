@@ -96,6 +96,9 @@ def test_huge_and_tiny_magnitudes_give_the_same_map_scaled(iris, magnitude, algo
         assert_allclose(scaled.cluster_centers_ / magnitude, unit.cluster_centers_, rtol=1e-9)
         assert_array_equal(scaled.predict(iris * magnitude), unit.predict(iris))
         assert scaled.score(iris * magnitude) / magnitude == pytest.approx(unit.score(iris))
+        assert_allclose(
+            scaled.quantization_errors_ / magnitude, unit.quantization_errors_, rtol=1e-9
+        )
         assert np.all(np.isfinite(scaled.transform(iris * magnitude)))
         assert np.all(np.isfinite(u_matrix(scaled)))
 
