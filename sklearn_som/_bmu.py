@@ -119,6 +119,13 @@ _FLOAT32_SEARCH_MIN_WORK = 2**13
 # blobs), A/B in one process.
 _RECHECK_PROBE_ROWS = 64
 _MAX_RECHECKS_PER_ROW = 4
+# Rows whose mean is the candidate origin of search_origin, and how far
+# beyond their spread it must lie to be used: 2**(p / 4) for a p-bit
+# significand (a quarter of the bits lost to cancellation).
+_ORIGIN_SAMPLE_ROWS = 256
+_ORIGIN_RATIO = {
+    np.dtype(dtype): 2.0 ** ((np.finfo(dtype).nmant + 1) / 4) for dtype in (np.float32, np.float64)
+}
 
 
 def auto_batch_size(n_samples, n_units, n_features, blocked=False):
@@ -223,6 +230,69 @@ def safe_scale(X, x_sq):
     if lowest <= exponent <= highest:
         return 1.0
     return 2.0**exponent
+
+
+def search_origin(X, x_sq):
+    """A point near the centre of dense ``X`` to subtract before any distance, or ``None``.
+
+    ``|x|^2 - 2 x.w + |w|^2`` loses about ``log2(|x|^2 / |x - w|^2)`` of
+    the dtype's bits to cancellation. Float32 data far from zero next to
+    their spread lose them all: on iris shifted by 1000 (float32),
+    ``predict`` missed the nearest unit for 83% of the rows and
+    ``quantization_error_`` came out at a fifth of the true value (0.063
+    against 0.317); on digits scaled to [0, 1] and shifted by 100, 28% of the
+    rows. Distances do not change when rows and prototypes move by the same
+    vector, so the map searches (and trains) ``X`` minus this point, as
+    scikit-learn's ``KMeans`` centres its data. The point is the mean ``c``
+    of up to ``_ORIGIN_SAMPLE_ROWS`` rows spread evenly over ``X`` (any
+    point near the data serves), in the dtype of ``X``; it is returned where
+    ``|c|^2`` exceeds those rows' mean squared distance to it,
+    ``mean |x|^2 - |c|^2`` (from ``x_sq``, the rows' squared norms), by
+    more than ``_ORIGIN_RATIO``: ``2**(p / 4)`` for a ``p``-bit
+    significand, 64 in float32 and about 9,700 in float64. Data nearer zero
+    (centred, or scaled to [0, 1]: about 3 on iris) keep their bits as they
+    are, and no copy of them is made. Sparse data (which subtracting would
+    make dense) get ``None``.
+    """
+    if sparse.issparse(X) or X.shape[0] == 0:
+        return None
+    step = max(1, X.shape[0] // _ORIGIN_SAMPLE_ROWS)
+    n_rows = min(_ORIGIN_SAMPLE_ROWS, -(-X.shape[0] // step))
+    sample_centre = _sample_centre if numba is not None else _sample_centre_numpy
+    centre, far, mean_sq = sample_centre(X, x_sq, step, n_rows)
+    # mean_sq - far is off by a few roundings of far: well within the margin.
+    if not far > (mean_sq - far) * _ORIGIN_RATIO[X.dtype]:
+        return None
+    return centre.astype(X.dtype)
+
+
+def _sample_centre_numpy(X, x_sq, step, n_rows):
+    # Of rows 0, step, 2 step, ...: their mean c (float64), |c|^2 and their
+    # mean squared norm. No sum overflows: every row's squared norm is finite.
+    rows = X[::step][:n_rows]
+    centre = np.add.reduce(rows, axis=0, dtype=np.float64) / n_rows
+    mean_sq = float(np.add.reduce(x_sq[::step][:n_rows], dtype=np.float64)) / n_rows
+    return centre, float(np.dot(centre, centre)), mean_sq
+
+
+if numba is not None:
+
+    @numba.njit(cache=True, nogil=True)
+    def _sample_centre(X, x_sq, step, n_rows):
+        # _sample_centre_numpy in one compiled call (inside a fit of iris,
+        # 0.33 ms, its numpy calls took 9 us).
+        centre = np.zeros(X.shape[1])
+        mean_sq = 0.0
+        for r in range(n_rows):
+            i = r * step
+            for f in range(X.shape[1]):
+                centre[f] += X[i, f]
+            mean_sq += x_sq[i]
+        far = 0.0
+        for f in range(X.shape[1]):
+            centre[f] /= n_rows
+            far += centre[f] * centre[f]
+        return centre, far, mean_sq / n_rows
 
 
 def chunk_product_size(chunks, n_units, n_features, block_rows=None):

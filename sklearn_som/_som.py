@@ -31,6 +31,7 @@ from ._bmu import (
     distances,
     product_block_rows,
     safe_scale,
+    search_origin,
     search_product_size,
     training_block_rows,
 )
@@ -245,7 +246,12 @@ class SelfOrganizingMap(
     ``KeyboardInterrupt``, leaves the estimator exactly as it was before the
     call: unfitted, or with its previous map. Input arrays are never modified.
     Data far from unit scale are trained in a power-of-two rescaled copy, so
-    squared distances neither overflow nor underflow.
+    squared distances neither overflow nor underflow. Dense data far from
+    zero next to their spread (float32 values around 1000 that vary by a few
+    units, say) are trained and searched minus a point near their centre, as
+    ``KMeans`` centres its data: distances do not change, and the
+    cancellation in ``|x|^2 - 2 x.w + |w|^2`` that would cost them their
+    precision does not happen (sparse rows are searched as they are).
 
     ``partial_fit`` counts each call as one epoch of the schedule: call ``k``
     (counting the epochs of an earlier ``fit``) trains at progress
@@ -450,7 +456,7 @@ class SelfOrganizingMap(
             batch_size = self._batch_size_for(X)
             with self._blas_limit(X, batch_size):
                 X, W = self._start(X, sample_weight, x_sq)
-                x_sq = self._rescaled_row_norms(X, x_sq)  # fixed for the whole fit
+                x_sq = self._frame_row_norms(X, x_sq)  # fixed for the whole fit
                 W, errors = self._train_epochs(
                     X, sample_weight, W, 0, self.max_iter, batch_size, x_sq
                 )
@@ -497,7 +503,7 @@ class SelfOrganizingMap(
                     self.quantization_errors_ = np.empty(0)
                 else:
                     X, W = self._resume(X)
-                x_sq = self._rescaled_row_norms(X, x_sq)
+                x_sq = self._frame_row_norms(X, x_sq)
                 W, errors = self._train_epochs(
                     X, sample_weight, W, self.n_iter_, 1, batch_size, x_sq
                 )
@@ -522,33 +528,40 @@ class SelfOrganizingMap(
         return blas_limit(len(chunks), max(search, neighborhood))
 
     def _start(self, X, sample_weight, x_sq):
-        """Set up what training continues from; returns rescaled ``X`` and initial prototypes.
+        """Set up what training continues from: ``X`` and initial prototypes, in the map's frame.
 
-        Fixes the grid, the random generator and the power-of-two scale of
-        the data (see :func:`sklearn_som._bmu.safe_scale`), from ``x_sq``,
-        the squared norms of the rows of ``X``.
+        Fixes the grid, the random generator, the power-of-two scale of the
+        data (see :func:`sklearn_som._bmu.safe_scale`), from ``x_sq``, the
+        squared norms of the rows of ``X``, and the origin the searches
+        measure from (:func:`sklearn_som._bmu.search_origin`; ``None`` for
+        most data): the map's frame is ``(X - origin) / scale``.
         """
         init = self._validate_init(X.shape[1])
         self._grid = self._make_grid()
         self._rng = None  # made on first use: see _random_state
         self._scale = safe_scale(X, x_sq)
-        X = self._rescale(X)
+        self._origin = search_origin(X, x_sq)
         if not isinstance(init, str):
-            init = init / self._scale
+            # A copy (np.array): the user's array is never trained in place.
+            init = self._in_frame(np.array(init, dtype=np.float64), self._origin_for(X))
+        X = self._to_frame(X)
         return X, initial_prototypes(init, X, sample_weight, self._grid, self._random_state)
 
     def _resume(self, X):
-        """Rescaled ``X`` and the fitted prototypes, for ``partial_fit`` to continue from."""
+        """``X`` and the fitted prototypes in the map's frame, for ``partial_fit`` to go on."""
         if self._grid != self._make_grid():
             raise ValueError(
                 "The grid parameters changed since the map was fitted "
                 f"({self._grid} became {self._make_grid()}); call fit to start anew."
             )
-        return self._rescale(X), (self.cluster_centers_ / self._scale).astype(X.dtype)
+        if self._origin_for(X) is not None:
+            return self._to_frame(X), self._prototypes_for(X)
+        return self._to_frame(X), (self.cluster_centers_ / self._scale).astype(X.dtype)
 
-    def _rescaled_row_norms(self, X, x_sq):
-        """Squared norms of the rows of rescaled ``X``, from ``x_sq``, those before rescaling."""
-        return x_sq if self._scale == 1 else row_norms(X, squared=True)
+    def _frame_row_norms(self, X, x_sq):
+        """Squared norms of the rows of ``X`` in the map's frame, from ``x_sq``, those before."""
+        unchanged = self._scale == 1 and self._origin_for(X) is None
+        return x_sq if unchanged else row_norms(X, squared=True)
 
     def _random_state(self):
         """The fit's random generator, made from ``random_state`` on first use.
@@ -669,13 +682,21 @@ class SelfOrganizingMap(
         return W, qes
 
     def _set_fitted_state(self, W, X, sample_weight, batch_size, x_sq, keep_distances=False):
-        """Prototypes and training-set measures from ``W`` and ``X`` (both rescaled).
+        """Prototypes and training-set measures from ``W`` and ``X`` (both in the map's frame).
 
-        With ``keep_distances`` (``fit_transform``) the BMUs are read from the
-        distances that ``transform`` would return, made once here for both
-        (the same BMUs as the search's, to the bit), and those are returned;
-        otherwise ``None``.
+        The final pass searches the prototypes that ``predict`` will, made
+        back from ``cluster_centers_`` (the same as ``W`` unless the frame
+        has an origin), so that ``labels_`` is ``predict`` of the training
+        rows to the bit. With ``keep_distances`` (``fit_transform``) the
+        BMUs are read from the distances that ``transform`` would return,
+        made once here for both (the same BMUs as the search's, to the bit),
+        and those are returned; otherwise ``None``.
         """
+        origin = self._origin_for(X)
+        self.cluster_centers_ = W * W.dtype.type(self._scale) if self._scale != 1 else W
+        if origin is not None:
+            self.cluster_centers_ = self.cluster_centers_ + origin
+            W = self._prototypes_for(X)
         D = None
         if not keep_distances and _final_pass.applies(X, batch_size, W.shape[0]):
             bmu, qe, te = _final_pass.fitted_labels_and_errors(
@@ -688,7 +709,6 @@ class SelfOrganizingMap(
             else:
                 bmu, dist, bmu2 = best_matching_units(X, W, batch_size, second=True, x_sq=x_sq)
             qe, te = _final_pass.errors(dist, bmu, bmu2, sample_weight, self._grid)
-        self.cluster_centers_ = W * W.dtype.type(self._scale) if self._scale != 1 else W
         self.labels_ = bmu
         self.unit_coordinates_ = np.array(self._grid.coordinates())
         self.quantization_error_ = qe * self._scale
@@ -700,19 +720,39 @@ class SelfOrganizingMap(
     # ------------------------------------------------------------------
     # Using the map
 
-    def _rescale(self, X):
-        """``X`` divided by the training scale (a power of two; almost always 1)."""
-        return X if self._scale == 1 else X / X.dtype.type(self._scale)
+    def _origin_for(self, X):
+        """The origin of the map's frame, in the dtype of ``X``; ``None`` if none or ``X`` sparse.
+
+        Sparse rows are searched from the data's own origin (subtracting a
+        point would make them dense), as a map fitted on sparse data always is.
+        """
+        origin = self.__dict__.get("_origin")  # maps pickled before it have none
+        if origin is None or sparse.issparse(X):
+            return None
+        return origin.astype(X.dtype, copy=False)
+
+    def _in_frame(self, A, origin):
+        """``A`` minus ``origin`` (if not ``None``), divided by the scale (almost always 1)."""
+        if origin is not None:
+            A = A - origin
+            if self._scale != 1:
+                A /= A.dtype.type(self._scale)
+            return A
+        return A if self._scale == 1 else A / A.dtype.type(self._scale)
+
+    def _to_frame(self, X):
+        """Validated ``X`` in the map's frame: ``(X - origin) / scale`` (see :meth:`_start`)."""
+        return self._in_frame(X, self._origin_for(X))
 
     def _prototypes_for(self, X):
-        """Prototypes in the dtype of validated ``X``, divided by the training scale."""
+        """Prototypes in the dtype of validated ``X``, in the map's frame for ``X``."""
         W = self.cluster_centers_.astype(X.dtype, copy=False)
-        return W if self._scale == 1 else W / X.dtype.type(self._scale)
+        return self._in_frame(W, self._origin_for(X))
 
     def _best_matching_units(self, X, second=False):
         """BMUs of validated ``X`` and their distances (the exact search)."""
         result = best_matching_units(
-            self._rescale(X),
+            self._to_frame(X),
             self._prototypes_for(X),
             self._batch_size_for(X),
             second=second,
@@ -724,7 +764,7 @@ class SelfOrganizingMap(
     def _distances(self, X):
         """Distances of validated ``X`` to every unit."""
         out = self._chunked_distances(
-            self._rescale(X), self._prototypes_for(X), self._batch_size_for(X)
+            self._to_frame(X), self._prototypes_for(X), self._batch_size_for(X)
         )
         if self._scale != 1:
             out *= X.dtype.type(self._scale)

@@ -82,7 +82,8 @@ def test_unit_coordinates(fitted):
 
 
 @pytest.mark.parametrize(
-    "case", ["iris", "ties", "float32", "csr", "weights", "rescaled", "one unit", "online"]
+    "case",
+    ["iris", "ties", "float32", "csr", "weights", "rescaled", "shifted", "one unit", "online"],
 )
 def test_fit_transform_equals_fit_then_transform_to_the_bit(iris, case):
     # fit_transform reads labels_ and the errors from the distances it
@@ -90,7 +91,8 @@ def test_fit_transform_equals_fit_then_transform_to_the_bit(iris, case):
     # give the same map, the same fitted attributes and the same distances,
     # ties between units included (integer data and a 4 x 4 map of repeated
     # prototypes), in float32, from sparse input, with weights, with data
-    # rescaled by a power of two (float32 beyond 2**32) and on one unit.
+    # rescaled by a power of two (float32 beyond 2**32), with data searched
+    # from their centre (float32 around 1000) and on one unit.
     X = iris[0]
     params, weights = dict(n_rows=4, n_columns=4, random_state=0), None
     if case == "ties":
@@ -105,6 +107,8 @@ def test_fit_transform_equals_fit_then_transform_to_the_bit(iris, case):
         weights = np.random.RandomState(1).choice([0.0, 0.5, 1.0, 3.0], size=X.shape[0])
     elif case == "rescaled":
         X = (X * 1e12).astype(np.float32)
+    elif case == "shifted":
+        X = (X + 1000).astype(np.float32)
     elif case == "one unit":
         params.update(n_rows=1, n_columns=1)
     elif case == "online":
@@ -114,6 +118,7 @@ def test_fit_transform_equals_fit_then_transform_to_the_bit(iris, case):
     b = SelfOrganizingMap(**params).fit(X, sample_weight=weights)
     if case == "rescaled":
         assert a._scale != 1
+    assert (a._origin is not None) == (case == "shifted")
     assert_array_equal(distances, b.transform(X))
     assert distances.dtype == b.transform(X).dtype
     assert_array_equal(a.transform(X), distances)
@@ -338,6 +343,35 @@ def test_bad_sample_weight(iris, fitted, weights, match, method):
     with pytest.raises(ValueError, match=match):
         getattr(som, method)(iris[0], sample_weight=weights)
     assert pickle.dumps(som) == before
+
+
+def test_a_map_searched_from_the_data_centre_keeps_it(iris):
+    # Data far from zero next to their spread are searched from their centre
+    # (search_origin): partial_fit continues from that origin, a given init
+    # array moves with the data, and sparse rows (searched from zero, as they
+    # are never centred) find the same units.
+    X = iris[0] + 1000.0
+    params = dict(n_rows=5, n_columns=5, max_iter=4, random_state=0)
+    fitted = SelfOrganizingMap(**params).fit(X)
+    assert fitted._origin is not None
+    streamed = SelfOrganizingMap(**params)
+    for _ in range(4):
+        streamed.partial_fit(X)
+    assert_array_equal(streamed._origin, fitted._origin)
+    assert_allclose(streamed.cluster_centers_, fitted.cluster_centers_, rtol=0, atol=1e-9)
+    assert_array_equal(streamed.labels_, fitted.labels_)
+
+    init = np.random.RandomState(0).uniform(size=(25, 4))
+    near = SelfOrganizingMap(**params, init=init).fit(iris[0])
+    far = SelfOrganizingMap(**params, init=init + 1000.0).fit(X)
+    assert_allclose(far.cluster_centers_ - 1000.0, near.cluster_centers_, rtol=0, atol=1e-9)
+    assert_array_equal(far.labels_, near.labels_)
+
+    assert_array_equal(fitted.predict(sp.csr_matrix(X)), fitted.labels_)
+    # From zero, these rows keep 23 of float64's 53 bits: distances to 1e-7.
+    assert_allclose(fitted.transform(sp.csr_matrix(X)), fitted.transform(X), rtol=1e-5)
+    fitted.partial_fit(sp.csr_matrix(X))  # a sparse chunk: trained from zero
+    assert_allclose(fitted.cluster_centers_, streamed.partial_fit(X).cluster_centers_, rtol=1e-9)
 
 
 def test_partial_fit_after_the_grid_changed(iris, fitted):

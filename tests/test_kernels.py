@@ -5,7 +5,8 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_iris
+from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.extmath import row_norms
 
 from sklearn_som import (
@@ -16,6 +17,7 @@ from sklearn_som import (
     _grid,
     _online,
     _small_batch,
+    _som,
 )
 from sklearn_som._bmu import best_matching_units, distances
 from sklearn_som._grid import Grid
@@ -474,11 +476,15 @@ def test_a_fit_stops_trying_the_float32_search_after_it_stopped_once(stops, monk
     # stops at its first row (the float64 rounding covers all 400 units). The
     # fit's record (Float32Search) then sends its later passes straight to
     # the float64 product; on ordinary digits every pass keeps the float32
-    # product. Either way the map is the one the float64 search gives.
+    # product. Either way the map is the one the float64 search gives. The
+    # map would search such data from their centre (search_origin), where
+    # the float32 search goes through; searched from zero, as here, the
+    # float64 rounding of |x|^2 - 2 x.w is what covers every unit.
     if _bmu.numba is None:
         pytest.skip("numba is not installed")
     X = load_digits().data
     X = X * 1e-3 + 1e6 if stops else X
+    monkeypatch.setattr(_som, "search_origin", lambda X, x_sq: None)
     original = _bmu._assign_in_blocks_float32
     rows_done = []
 
@@ -598,6 +604,50 @@ def test_safe_scale_from_the_row_norms_is_the_scale_of_the_largest_value(dtype, 
         assert _bmu.safe_scale(make(X), x_sq) == definition(X), k
     zeros = np.zeros((5, 3), dtype=dtype)
     assert _bmu.safe_scale(make(zeros), row_norms(zeros, squared=True)) == 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_search_origin_only_for_data_far_from_zero_next_to_their_spread(dtype):
+    # The origin is the mean of up to 256 rows spread evenly over X, used
+    # where its squared norm exceeds their mean squared distance to it by
+    # 2**(p / 4) (64 in float32, about 9,700 in float64), never for sparse
+    # data; the compiled sums are the numpy ones to rounding.
+    rng = np.random.RandomState(0)
+    ratio = _bmu._ORIGIN_RATIO[np.dtype(dtype)]
+    for n_samples in [1, 7, 256, 1000, 3001]:
+        X = rng.uniform(-1.0, 1.0, size=(n_samples, 5))
+        step = max(1, n_samples // 256)
+        sample = X[::step][:256]
+        mean = sample.mean(axis=0)
+        spread = np.mean(row_norms(sample - mean, squared=True))
+        if n_samples == 1:
+            spread = 1.0  # a single row has no spread: any distance from zero counts
+        for factor, used in [(0.8, False), (1.25, True)]:
+            # Moved along the mean, to a mean of squared norm factor * ratio * spread.
+            length = np.linalg.norm(mean)
+            shifted = X + mean / length * (np.sqrt(factor * ratio * spread) - length)
+            shifted = shifted.astype(dtype)
+            x_sq = row_norms(shifted, squared=True)
+            origin = _bmu.search_origin(shifted, x_sq)
+            assert (origin is not None) == (used or n_samples == 1), (n_samples, factor)
+            assert _bmu.search_origin(sp.csr_matrix(shifted), x_sq) is None
+            rows = shifted[::step][:256]
+            numpy_terms = _bmu._sample_centre_numpy(shifted, x_sq, step, rows.shape[0])
+            assert_allclose(numpy_terms[0], rows.mean(axis=0, dtype=np.float64), rtol=1e-12)
+            if _bmu.numba is not None:
+                compiled_terms = _bmu._sample_centre(shifted, x_sq, step, rows.shape[0])
+                for compiled, reference in zip(compiled_terms, numpy_terms, strict=True):
+                    assert_allclose(compiled, reference, rtol=1e-12)
+            if origin is not None:
+                assert origin.dtype == dtype
+                assert_allclose(origin, rows.mean(axis=0), rtol=1e-6)
+    # Ordinary data keep their own origin: scaled to [0, 1], centred, or
+    # spread wider than their mean.
+    for X in [MinMaxScaler().fit_transform(load_iris().data), load_digits().data / 16.0]:
+        X = X.astype(dtype)
+        assert _bmu.search_origin(X, row_norms(X, squared=True)) is None
+        X = X - X.mean(axis=0)
+        assert _bmu.search_origin(X, row_norms(X, squared=True)) is None
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -114,6 +114,38 @@ def test_float32_outside_its_comfortable_range(iris, magnitude):
 
 
 @pytest.mark.parametrize(
+    "dtype, shift", [(np.float32, 1e3), (np.float32, 1e5), (np.float64, 1e9)], ids=str
+)
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_data_far_from_zero_give_the_map_of_the_same_data_near_it(iris, dtype, shift, algorithm):
+    # |x|^2 - 2 x.w + |w|^2 cancels for data far from zero next to their
+    # spread (float32 iris around 1000 kept none of its bits); the map
+    # measures from the data's centre instead (search_origin).
+    params = dict(n_rows=6, n_columns=6, algorithm=algorithm, random_state=0)
+    near = SelfOrganizingMap(**params).fit(iris.astype(dtype))
+    X = (iris + shift).astype(dtype)
+    X_before = X.copy()
+    far = SelfOrganizingMap(**params).fit(X)
+    assert_array_equal(X, X_before)
+    assert far.cluster_centers_.dtype == dtype
+    # Every row's exact distances, from differences in float64.
+    exact = np.linalg.norm(
+        X.astype(np.float64)[:, None] - far.cluster_centers_.astype(np.float64)[None], axis=2
+    )
+    nearest = exact.min(axis=1)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(exact[np.arange(X.shape[0]), far.predict(X)], nearest, rtol=0, atol=tolerance)
+    assert_array_equal(far.predict(X), far.labels_)
+    assert_array_equal(far.transform(X).argmin(axis=1), far.labels_)
+    assert_allclose(far.transform(X), exact, rtol=0, atol=tolerance)
+    assert far.quantization_error_ == pytest.approx(nearest.mean(), rel=tolerance)
+    assert -far.score(X) == pytest.approx(nearest.mean(), rel=tolerance)
+    assert far.quantization_errors_[-1] == pytest.approx(near.quantization_errors_[-1], rel=0.02)
+    assert far.quantization_error_ == pytest.approx(near.quantization_error_, rel=0.02)
+    assert abs(far.topographic_error_ - near.topographic_error_) <= 0.02
+
+
+@pytest.mark.parametrize(
     "convert",
     [
         lambda X: (X * 10).astype(np.int64),
