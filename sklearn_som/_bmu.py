@@ -111,12 +111,15 @@ _FLOAT32_SEARCH_MIN_WORK = 2**13
 # ... and stop it, for the float64 product, in a chunk whose rows so far
 # would re-check more than ``_MAX_RECHECKS_PER_ROW`` units a row (or more than
 # that times ``_RECHECK_PROBE_ROWS`` in its first rows). Digits re-check 1.0 -
-# 1.2 units a row; scaled by 1e-3 and shifted by 1e6, all 400 of a 20x20 map,
-# and the fit took 6.3x the float64 product's time without this stop. Once a
-# chunk stops, the fit's later passes use the float64 product (Float32Search):
-# such fits took 0.89x - 0.97x the float64 product's time when every chunk of
-# every pass tried again, 0.99x - 1.01x now (digits so placed, 20,000 x 784
-# blobs), A/B in one process.
+# 1.2 units a row; scaled by 1e-3 and shifted by 1e6 (searched from zero,
+# before search_origin), all 400 of a 20x20 map, and the fit took 6.3x the
+# float64 product's time without this stop. Once a chunk stops, the fit's
+# later passes use the float64 product (Float32Search): such fits took 0.89x
+# - 0.97x the float64 product's time when every chunk of every pass tried
+# again, 0.99x - 1.01x now (digits so placed, 20,000 x 784 blobs), A/B in one
+# process. Data far from zero are now searched from their centre, where the
+# float32 product goes through; tight clusters far apart (five of spread 1e-4
+# in [0, 1]^64, 20x20 map) still stop it once the map has settled into them.
 _RECHECK_PROBE_ROWS = 64
 _MAX_RECHECKS_PER_ROW = 4
 # Rows whose mean is the candidate origin of search_origin, and how far
@@ -758,11 +761,12 @@ class Float32Search:
     One per fit, passed to every :func:`batch_statistics` of its epochs.
     A chunk whose float32 search stops (most units within the margin, see
     ``_recheck_and_sum``) turns it off for the passes that follow. The
-    margin is wide where the data lie far from the origin, or from the
-    prototypes' mean, next to the prototypes' spread: a matter of where the
-    data sit, which the epochs change little, and on such data every chunk
-    of every pass stopped, each after paying for the float32 terms and its
-    first rows' product. Should a later pass have kept it, the rest of the
+    margin is wide where rows lie far from the prototypes' mean next to the
+    gaps between the prototypes near them (tight clusters far apart, or data
+    far from zero searched from zero): a matter of where the data sit, which
+    later epochs change little, and on such data every chunk of every pass
+    stopped, each after paying for the float32 terms and its first rows'
+    product. Should a later pass have kept it, the rest of the
     fit loses at most the float32 product's gain (1.1x - 1.5x a pass).
     """
 
