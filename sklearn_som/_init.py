@@ -272,13 +272,27 @@ def _grid_layout(grid):
 
 
 def pca_init(X, sample_weight, grid, random_state):
+    return _pca_start(X, sample_weight, grid, random_state)[0]
+
+
+def _pca_start(X, sample_weight, grid, random_state):
+    """The PCA start's prototypes ``W`` and their factors ``(mean, plane, axes)``.
+
+    ``W = mean + plane @ axes``: ``plane`` holds each unit's coordinates in
+    the plane and ``axes`` the principal axes the grid spans, scaled by
+    their standard deviations. The factors let the first epoch's search go
+    through the plane's few columns (:func:`sklearn_som._bmu.prototype_factors`);
+    they are returned as they are, since most fits (all on small data) never
+    use them.
+    """
     plane, line = _grid_layout(grid)
     n_spanned = plane.shape[1]
     mean, variances, axes = principal_axes(X, sample_weight, max(n_spanned, 1), random_state)
     if n_spanned == 2 and (axes.shape[0] < 2 or variances[1] <= 1e-12 * variances[0]):
         plane = line
     n_used = plane.shape[1]
-    return mean + plane @ (np.sqrt(variances[:n_used, None]) * axes[:n_used])
+    scaled_axes = np.sqrt(variances[:n_used, None]) * axes[:n_used]
+    return mean + plane @ scaled_axes, (mean, plane, scaled_axes)
 
 
 def random_init(X, sample_weight, grid, random_state):
@@ -304,21 +318,27 @@ def sample_init(X, sample_weight, grid, random_state):
 
 
 def initial_prototypes(init, X, sample_weight, grid, make_random_state):
-    """Initial prototypes, in the dtype of ``X``; ``init`` already validated.
+    """Initial prototypes, in the dtype of ``X``, and their factors (``None`` but for PCA).
+
+    ``init`` is already validated. The factors ``(mean, plane, axes)`` of
+    the PCA start give its prototypes as ``mean + plane @ axes`` (see
+    :func:`_pca_start`).
 
     ``make_random_state()`` returns the random generator; it is called only
     by the initialisations that draw random numbers, so that the others
     neither make a generator nor save the state of one given as
     ``random_state``.
     """
+    factors = None
     if isinstance(init, str):
         if init == "pca":
             exact = X.shape[1] <= _EXACT_FEATURES
-            W = pca_init(X, sample_weight, grid, None if exact else make_random_state())
+            random_state = None if exact else make_random_state()
+            W, factors = _pca_start(X, sample_weight, grid, random_state)
         elif init == "random":
             W = random_init(X, sample_weight, grid, make_random_state())
         else:
             W = sample_init(X, sample_weight, grid, make_random_state())
     else:
         W = init
-    return np.ascontiguousarray(W, dtype=X.dtype)
+    return np.ascontiguousarray(W, dtype=X.dtype), factors

@@ -455,10 +455,10 @@ class SelfOrganizingMap(
             X, sample_weight, x_sq = self._validate_training_data(X, sample_weight, reset=True)
             batch_size = self._batch_size_for(X)
             with self._blas_limit(X, batch_size):
-                X, W = self._start(X, sample_weight, x_sq)
+                X, W, factors = self._start(X, sample_weight, x_sq)
                 x_sq = self._frame_row_norms(X, x_sq)  # fixed for the whole fit
                 W, errors = self._train_epochs(
-                    X, sample_weight, W, 0, self.max_iter, batch_size, x_sq
+                    X, sample_weight, W, 0, self.max_iter, batch_size, x_sq, factors
                 )
                 self.n_iter_ = self.max_iter
                 self.quantization_errors_ = errors
@@ -498,14 +498,14 @@ class SelfOrganizingMap(
             batch_size = self._batch_size_for(X)
             with self._blas_limit(X, batch_size):
                 if first_call:
-                    X, W = self._start(X, sample_weight, x_sq)
+                    X, W, factors = self._start(X, sample_weight, x_sq)
                     self.n_iter_ = 0
                     self.quantization_errors_ = np.empty(0)
                 else:
-                    X, W = self._resume(X)
+                    (X, W), factors = self._resume(X), None
                 x_sq = self._frame_row_norms(X, x_sq)
                 W, errors = self._train_epochs(
-                    X, sample_weight, W, self.n_iter_, 1, batch_size, x_sq
+                    X, sample_weight, W, self.n_iter_, 1, batch_size, x_sq, factors
                 )
                 self.n_iter_ += 1
                 self.quantization_errors_ = np.append(self.quantization_errors_, errors)
@@ -528,7 +528,10 @@ class SelfOrganizingMap(
         return blas_limit(len(chunks), max(search, neighborhood))
 
     def _start(self, X, sample_weight, x_sq):
-        """Set up what training continues from: ``X`` and initial prototypes, in the map's frame.
+        """Set up what training continues from: ``X``, initial prototypes and their factors.
+
+        ``X`` and the prototypes are in the map's frame; the factors are
+        :func:`~sklearn_som._init.initial_prototypes`' (``None`` but for PCA).
 
         Fixes the grid, the random generator, the power-of-two scale of the
         data (see :func:`sklearn_som._bmu.safe_scale`), from ``x_sq``, the
@@ -545,7 +548,8 @@ class SelfOrganizingMap(
             # A copy (np.array): the user's array is never trained in place.
             init = self._in_frame(np.array(init, dtype=np.float64), self._origin_for(X))
         X = self._to_frame(X)
-        return X, initial_prototypes(init, X, sample_weight, self._grid, self._random_state)
+        W, factors = initial_prototypes(init, X, sample_weight, self._grid, self._random_state)
+        return X, W, factors
 
     def _resume(self, X):
         """``X`` and the fitted prototypes in the map's frame, for ``partial_fit`` to go on."""
@@ -586,15 +590,18 @@ class SelfOrganizingMap(
             taken.append((rng, None if fresh else rng.get_state()))
         return rng
 
-    def _train_epochs(self, X, sample_weight, W, first, count, batch_size, x_sq):
+    def _train_epochs(self, X, sample_weight, W, first, count, batch_size, x_sq, factors=None):
         """Epochs ``first`` to ``first + count - 1`` of the schedule; returns prototypes and QEs.
 
-        ``x_sq`` holds the rows' squared norms. Where the per-call cost of an
-        epoch outweighs its arithmetic, several epochs go to one call: small
-        dense data under the batch rule takes the compiled path
-        (:mod:`sklearn_som._small_batch`), all epochs at once, and the online
-        rule runs up to ``_ONLINE_STEPS_PER_CALL`` steps (whole epochs) per
-        call. ``verbose`` asks for one call per epoch, to report after each.
+        ``x_sq`` holds the rows' squared norms; ``factors``, if given, are
+        those of ``W`` (the PCA start's plane), for the first epoch's search
+        (:func:`~sklearn_som._bmu.prototype_factors`). Where the per-call
+        cost of an epoch outweighs its arithmetic, several epochs go to one
+        call: small dense data under the batch rule takes the compiled path
+        (:mod:`sklearn_som._small_batch`), all epochs at once, and the
+        online rule runs up to ``_ONLINE_STEPS_PER_CALL`` steps (whole
+        epochs) per call. ``verbose`` asks for one call per epoch, to report
+        after each.
         """
         epochs = list(range(first, first + count))
         if self.algorithm == "batch":
@@ -618,8 +625,9 @@ class SelfOrganizingMap(
                 )
             elif self.algorithm == "batch":
                 W, qes = self._batch_epoch(
-                    X, sample_weight, W, group[0], batch_size, x_sq, float32_search
-                )
+                    X, sample_weight, W, group[0], batch_size, x_sq, float32_search,
+                    factors if k == 0 else None,
+                )  # fmt: skip
             else:
                 W, qes = self._online_epochs(X, sample_weight, W, group)
             # In the data's own scale (the epochs see it divided by _scale).
@@ -631,11 +639,13 @@ class SelfOrganizingMap(
                 )
         return W, np.asarray(errors, dtype=np.float64)
 
-    def _batch_epoch(self, X, sample_weight, W, epoch, batch_size, x_sq, float32_search):
+    def _batch_epoch(
+        self, X, sample_weight, W, epoch, batch_size, x_sq, float32_search, factors=None
+    ):
         """One epoch of the batch map, chunk by chunk; returns new prototypes and ``[QE]``."""
         sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
         _, dist, S, n = _train.batch_statistics(
-            X, sample_weight, W, batch_size, x_sq, float32_search
+            X, sample_weight, W, batch_size, x_sq, float32_search, factors
         )
         W = _batch_step.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
         return W, [_weighted_mean(dist, sample_weight)]

@@ -10,12 +10,14 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_som import SelfOrganizingMap
+from sklearn_som import SelfOrganizingMap, _bmu
+from sklearn_som._grid import Grid
+from sklearn_som._init import pca_init
 
 ALL_OPTIONS = [
     dict(topology="hexagonal"),
@@ -343,6 +345,29 @@ def test_bad_sample_weight(iris, fitted, weights, match, method):
     with pytest.raises(ValueError, match=match):
         getattr(som, method)(iris[0], sample_weight=weights)
     assert pickle.dumps(som) == before
+
+
+@pytest.mark.parametrize("batch_size", [None, 256])
+def test_the_pca_start_searched_through_its_plane_gives_the_map_of_its_prototypes(
+    batch_size, monkeypatch
+):
+    # A PCA start's first epoch searches the plane its prototypes lie in
+    # (few columns instead of every feature): the map is the one the same
+    # prototypes give when passed as an array, searched directly.
+    X = load_digits().data / 16.0
+    params = dict(n_rows=12, n_columns=15, max_iter=3, batch_size=batch_size, random_state=0)
+    searched, chunks = _bmu._assign_and_sum_factored, []
+    monkeypatch.setattr(
+        _bmu, "_assign_and_sum_factored", lambda *args: chunks.append(1) or searched(*args)
+    )
+    pca = SelfOrganizingMap(**params).fit(X)
+    assert len(chunks) == -(-X.shape[0] // pca._batch_size_for(X))  # the first epoch's only
+    monkeypatch.undo()
+    start = pca_init(X, np.ones(X.shape[0]), Grid(12, 15), None)
+    given = SelfOrganizingMap(**params, init=start).fit(X)
+    assert_allclose(pca.cluster_centers_, given.cluster_centers_, rtol=1e-12, atol=1e-12)
+    assert_array_equal(pca.labels_, given.labels_)
+    assert_allclose(pca.quantization_errors_, given.quantization_errors_, rtol=1e-12)
 
 
 def test_a_map_searched_from_the_data_centre_keeps_it(iris):

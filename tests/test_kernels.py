@@ -15,6 +15,7 @@ from sklearn_som import (
     _bmu,
     _final_pass,
     _grid,
+    _init,
     _online,
     _small_batch,
     _som,
@@ -495,9 +496,10 @@ def test_a_fit_stops_trying_the_float32_search_after_it_stopped_once(stops, monk
 
     monkeypatch.setattr(_bmu, "_assign_in_blocks_float32", float32_kernel)
     som = SelfOrganizingMap(20, 20, max_iter=4, batch_size=600, random_state=0).fit(X)
-    # Three chunks a pass (in threads: any order), four passes; the final
-    # pass is the exact search.
-    assert sorted(rows_done) == ([0, 0, 0] if stops else [597] * 4 + [600] * 8)
+    # Three chunks a pass (in threads: any order), four passes, of which the
+    # first searches the PCA start through its factors and the final pass is
+    # the exact search.
+    assert sorted(rows_done) == ([0, 0, 0] if stops else [597] * 3 + [600] * 6)
     monkeypatch.setattr(_bmu, "_FLOAT32_SEARCH_MIN_FEATURES", 65)
     float64 = SelfOrganizingMap(20, 20, max_iter=4, batch_size=600, random_state=0).fit(X)
     assert_array_equal(som.labels_, float64.labels_)
@@ -1031,6 +1033,41 @@ def test_randomized_principal_axes_on_sampled_rows(monkeypatch, sparse_input):
     again = principal_axes(repeated, np.ones(len(repeated)), 2, np.random.RandomState(1))
     for got, expected in zip(again, (mean, variances, axes), strict=True):
         assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("grid", [Grid(6, 8), Grid(1, 5), Grid(1, 1), Grid(4, 4, "hexagonal")])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_pca_start_as_factors_gives_the_search_of_its_prototypes(grid, dtype, monkeypatch):
+    # The PCA start is Q @ B (ones and the grid's plane coordinates, times
+    # the mean and the scaled axes): the first epoch's search goes through
+    # those few columns. Its BMUs are the direct search's, its sums and
+    # distances the same to rounding; compiled, through numpy, and from
+    # sparse rows. Factors with as many columns as X are not used.
+    X = (load_digits().data / 16.0).astype(dtype)
+    weights = np.random.RandomState(0).choice([0.0, 1.0, 2.5], size=X.shape[0])
+    W, factors = _init._pca_start(X, weights, grid, np.random.RandomState(0))
+    Q, _, BT = _bmu.prototype_factors(*factors, np.float64)
+    assert Q.shape[1] == BT.shape[1] <= 3
+    assert_allclose(Q @ BT.T, W, rtol=1e-12, atol=1e-12)
+    W = W.astype(dtype)
+    direct = batch_statistics(X, weights, W, batch_size=500)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for numba_off, make in [(False, np.asarray), (False, sp.csr_matrix), (True, np.asarray)]:
+        with monkeypatch.context() as patch:
+            if numba_off:
+                patch.setattr(_bmu, "numba", None)
+            factored = batch_statistics(make(X), weights, W, batch_size=500, factors=factors)
+        assert_array_equal(factored[0], direct[0])
+        assert_allclose(factored[1], direct[1], rtol=tolerance, atol=tolerance)
+        assert_allclose(factored[2], direct[2], rtol=tolerance, atol=tolerance)
+        assert_array_equal(factored[3], direct[3])
+    # RGB colours have no more features than the factors have columns.
+    rgb = np.random.RandomState(0).uniform(size=(300, 3)).astype(dtype)
+    W, factors = _init._pca_start(rgb, np.ones(300), Grid(5, 5), None)
+    called = []
+    monkeypatch.setattr(_bmu, "_assign_and_sum_factored", lambda *args: called.append(1))
+    batch_statistics(rgb, np.ones(300, dtype=dtype), W.astype(dtype), 300, factors=factors)
+    assert not called
 
 
 def test_pca_init_of_a_line_of_units_uses_one_axis():
