@@ -643,8 +643,7 @@ def test_search_origin_only_for_data_far_from_zero_next_to_their_spread(dtype):
             if origin is not None:
                 assert origin.dtype == dtype
                 assert_allclose(origin, rows.mean(axis=0), rtol=1e-6)
-    # Ordinary data keep their own origin: scaled to [0, 1], centred, or
-    # spread wider than their mean.
+    # Ordinary data keep their own origin: scaled to [0, 1], or centred.
     for X in [MinMaxScaler().fit_transform(load_iris().data), load_digits().data / 16.0]:
         X = X.astype(dtype)
         assert _bmu.search_origin(X, row_norms(X, squared=True)) is None
