@@ -17,6 +17,7 @@ from sklearn_som import (
     _grid,
     _init,
     _online,
+    _parallel,
     _small_batch,
     _som,
 )
@@ -694,7 +695,10 @@ def test_bmu_search_keeps_float32():
 def test_compiled_final_pass_equals_the_search_and_the_errors(dtype, grid, n_features):
     # labels_ are the exact search's BMUs (what predict gives); the errors
     # are the weighted means of the BMU distances and of the best and second
-    # units not being neighbours, with weights 0 among them.
+    # units not being neighbours, with weights 0 among them. Both run with
+    # BLAS on one thread, as in a fit and in predict (their products here,
+    # 256 x 42 x 64, are above the size OpenBLAS splits over threads, and
+    # OpenBLAS 0.3.30's Haswell float32 GEMM gives other bits on two threads).
     rng = np.random.RandomState(0)
     X = load_digits().data[:300, :n_features].astype(dtype)
     W = X[rng.choice(X.shape[0], grid.n_units)] + rng.normal(size=(grid.n_units, n_features))
@@ -702,8 +706,9 @@ def test_compiled_final_pass_equals_the_search_and_the_errors(dtype, grid, n_fea
     weights = rng.choice([0.0, 0.5, 1.0, 3.0], size=X.shape[0]).astype(dtype)
     x_sq = row_norms(X, squared=True)
     assert _final_pass.applies(X, X.shape[0], grid.n_units)
-    bmu, qe, te = _final_pass.fitted_labels_and_errors(X, W, weights, x_sq, grid)
-    expected_bmu, dist, second = best_matching_units(X, W, X.shape[0], second=True)
+    with _parallel.single_threaded_blas():
+        bmu, qe, te = _final_pass.fitted_labels_and_errors(X, W, weights, x_sq, grid)
+        expected_bmu, dist, second = best_matching_units(X, W, X.shape[0], second=True)
     assert_array_equal(bmu, expected_bmu)
     assert qe == pytest.approx(np.average(dist.astype(np.float64), weights=weights), rel=1e-12)
     not_adjacent = ~grid.are_neighbors(expected_bmu, second)
