@@ -82,6 +82,8 @@ if numba is not None:
         w_sq = np.empty(n_units, dtype=W.dtype)
         best = np.empty(n_samples, dtype=np.int64)
         best_d = np.empty(n_samples, dtype=W.dtype)
+        spare = np.empty(n_samples, dtype=np.int64)
+        spare_d = np.empty(n_samples, dtype=W.dtype)
         for epoch in range(rates.shape[0]):
             # BMU search: d[j, i] = |w_j|^2 - 2 w_j.x_i, unit by unit (unit_minima).
             for j in range(n_units):
@@ -90,7 +92,7 @@ if numba is not None:
                     norm += W[j, f] * W[j, f]
                     W2[j, f] = W[j, f] * minus_two
                 w_sq[j] = norm
-            unit_minima(np.dot(W2, XT), w_sq, best, best_d)
+            unit_minima(np.dot(W2, XT), w_sq, best, best_d, spare, spare_d)
             M[:] = 0
             qe = 0.0
             for i in range(n_samples):

@@ -1465,23 +1465,25 @@ def test_order_keys_order_floats_and_give_them_back(dtype):
     assert np.all((np.diff(keys[order]) == 0) == (np.diff(values[order]) == 0))
 
 
+@pytest.mark.parametrize("n_units", [30, 31, 2, 1])  # the bests end in either pair
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_unit_minima_find_each_columns_first_smallest(dtype):
+def test_unit_minima_find_each_columns_first_smallest(dtype, n_units):
     # The training searches' minima, unit by unit over all rows at once:
     # for each column of D + w_sq[:, None], argmin's unit (the first of
     # equal values, -0.0 equal to 0.0) and its value, in the dtype of D.
     if _bmu.numba is None:
         pytest.skip("numba is not installed")
     rng = np.random.RandomState(0)
-    D = rng.randint(-3, 4, size=(30, 200)).astype(dtype)  # many ties
-    D[:, :50] = rng.normal(size=(30, 50)) * 10.0 ** rng.randint(-20, 20, (30, 50))
+    D = rng.randint(-3, 4, size=(n_units, 200)).astype(dtype)  # many ties
+    D[:, :50] = rng.normal(size=(n_units, 50)) * 10.0 ** rng.randint(-20, 20, (n_units, 50))
     D[:, 50] = 0.0
     D[::2, 50] = -0.0
-    w_sq = np.zeros(30, dtype=dtype)
-    w_sq[5:] = rng.randint(0, 2, size=25)
+    w_sq = np.zeros(n_units, dtype=dtype)
+    w_sq[5:] = rng.randint(0, 2, size=max(0, n_units - 5))
     best = np.full(210, -1, dtype=np.int64)
     best_d = np.full(210, np.nan, dtype=dtype)
-    _bmu.unit_minima(D, w_sq, best, best_d)
+    spare, spare_d = np.full(200, -7, dtype=np.int64), np.full(200, 7.0, dtype=dtype)
+    _bmu.unit_minima(D, w_sq, best, best_d, spare, spare_d)
     total = D + w_sq[:, None]
     assert_array_equal(best[:200], np.argmin(total, axis=0))
     assert_array_equal(best_d[:200], total.min(axis=0))
