@@ -93,7 +93,12 @@ _BLOCK_ELEMENTS = 2**14
 # 1.9 / 1.5 / 2.0 and 3.0 / 2.9 / 3.7; digits-sized (64 features, 400 units)
 # 0.70 / 0.88 / 0.86 and 1.3 / 1.6 / 1.7; RGB on 100 units 0.09 / 0.07 /
 # 0.08 and 0.10 / 0.10 / 0.13-0.16. With 128 rows a block's distances on
-# 4000 units took 2 - 4 MB, beyond the core's cache.
+# 4000 units took 2 - 4 MB, beyond the core's cache. That was an Intel Xeon;
+# on an AMD EPYC (Zen 3), the same kernel on trained maps, ms for 32 / 64 /
+# 128 rows, float64 and float32: RGB 10x10 0.28 / 0.22 / 0.21 and 0.23 /
+# 0.19 / 0.17, RGB 30x30 1.98 / 1.92 / 1.96 and 1.71 / 1.34 / 1.29, digits
+# 3.19 / 3.13 / 3.09 and 1.87 / 1.61 / 1.69, 20,000 x 20 on 400 units 14.8 /
+# 13.9 / 13.9 and 9.7 / 9.9 / 7.6: 128 rows would suit it better.
 _TRAINING_BLOCK_ROWS = 64
 _TRAINING_BLOCK_BYTES = 2**13
 
@@ -125,6 +130,15 @@ _FLOAT32_SEARCH_MIN_WORK = 2**13
 # in [0, 1]^64, 20x20 map) still stop it once the map has settled into them.
 _RECHECK_PROBE_ROWS = 64
 _MAX_RECHECKS_PER_ROW = 4
+# Numbers in a block of the float32 search's product, where it goes by blocks
+# (up to 64 features). Its rows are searched one by one, so the block needs no
+# more than to stay in cache; larger blocks make fewer products, each of which
+# packs W again (OpenBLAS). Whole 10-epoch fits, AMD EPYC, fresh processes,
+# medians of 3 - 5, the same maps to the bit, for 2**14 / 2**16 / 2**17 /
+# 2**18: digits float64 on 20x20 28.7 / 27.2 / 24.8 / 26.2 ms, 100,000 x 50
+# blobs on 20x20 846 (2**14) and 783 / 783 / 756 ms. 2**17 float32 numbers
+# are 512 KiB, the L2 cache of one of the EPYC's (Zen 3) cores.
+_FLOAT32_BLOCK_ELEMENTS = 2**17
 # Rows whose mean is the candidate origin of search_origin, and how far
 # beyond their spread it must lie to be used: 2**(p / 4) for a p-bit
 # significand (a quarter of the bits lost to cancellation).
@@ -840,9 +854,10 @@ def float32_search_terms(W, w_sq):
     return shift, W2T32, shifted_sq.astype(np.float32), bounds
 
 
-def _block_rows(n_units):
-    """Rows per block in ``_assign_in_blocks``: a power of two near ``_BLOCK_ELEMENTS`` values."""
-    rows = max(1, _BLOCK_ELEMENTS // max(n_units, 1))
+def _block_rows(n_units, elements=None):
+    """Rows per block: a power of two near ``elements`` (``_BLOCK_ELEMENTS``) values."""
+    elements = _BLOCK_ELEMENTS if elements is None else elements
+    rows = max(1, elements // max(n_units, 1))
     return 1 << (rows.bit_length() - 1)
 
 
@@ -890,7 +905,7 @@ def assign_and_sum(
         shift, W2T32, w_sq32, bounds = terms
         # With many features, the first rows alone, then the rest at once: a
         # search that stops early has not made the whole chunk's product.
-        float32_rows = product_block_rows(X_chunk, W.shape[0])
+        float32_rows = _block_rows(W.shape[0], _FLOAT32_BLOCK_ELEMENTS)
         first_rows, rest_rows = (
             (float32_rows, float32_rows)
             if blocked

@@ -429,10 +429,14 @@ def test_float32_product_search_applies_to_wide_float64_maps_within_float32_rang
     assert_array_equal(bmu[25:], _float64_product_search(X[25:], W, np.ones(25))[0])
 
 
-@pytest.mark.parametrize("n_features", [64, 80], ids=["in blocks", "whole chunk"])
+@pytest.mark.parametrize(
+    "n_features, block_rows",
+    [(64, None), (64, 32), (80, None)],
+    ids=["in blocks", "in blocks of 32 rows", "whole chunk"],
+)
 @pytest.mark.parametrize("n_near", [300, 200], ids=["every row", "from row 100"])
 def test_float32_product_search_stops_where_every_unit_needs_a_recheck(
-    n_features, n_near, monkeypatch
+    n_features, block_rows, n_near, monkeypatch
 ):
     # Prototypes spread by 1e-3 around 1e6: for rows among them the float64
     # product's own rounding (the margin's second term) covers every unit,
@@ -440,9 +444,12 @@ def test_float32_product_search_stops_where_every_unit_needs_a_recheck(
     # Rows near 0 are far from every prototype, with one candidate each.
     # The search stops before the first row among the prototypes, and the
     # float64 product does the rest of the chunk: the float64 search's
-    # result (to the bit where it did all rows).
+    # result (to the bit where it did all rows). In blocks of 32 rows it
+    # stops in the fourth block.
     if _bmu.numba is None:
         pytest.skip("numba is not installed")
+    if block_rows is not None:
+        monkeypatch.setattr(_bmu, "_FLOAT32_BLOCK_ELEMENTS", 400 * block_rows)
     rng = np.random.RandomState(0)
     X = np.vstack([rng.rand(300 - n_near, n_features), rng.rand(n_near, n_features) * 1e-3 + 1e6])
     W = rng.rand(400, n_features) * 1e-3 + 1e6
@@ -537,6 +544,7 @@ def test_block_rows_are_a_power_of_two_of_about_the_block_size():
     assert _bmu._block_rows(100) == 128  # 2**14 / 100 = 163.8
     assert _bmu._block_rows(400) == 32
     assert _bmu._block_rows(2**15) == 1
+    assert _bmu._block_rows(400, _bmu._FLOAT32_BLOCK_ELEMENTS) == 256  # 2**17 / 400
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
