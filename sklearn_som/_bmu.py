@@ -373,13 +373,18 @@ def training_block_rows(X, n_units):
 def search_product_size(X, chunks, n_units):
     """Multiply-adds of the largest product any search makes on ``chunks`` of ``X``.
 
-    The training search's blocks (:func:`training_block_rows`) and those of
-    the exact and float32 searches (:func:`product_block_rows`).
+    The training search's blocks (:func:`training_block_rows`), the exact
+    search's (:func:`product_block_rows`) and, where float64 data may take
+    it, the float32 search's (``_FLOAT32_BLOCK_ELEMENTS``).
     """
-    return max(
-        chunk_product_size(chunks, n_units, X.shape[1], block_rows)
-        for block_rows in (training_block_rows(X, n_units), product_block_rows(X, n_units))
-    )
+    sizes = [training_block_rows(X, n_units), product_block_rows(X, n_units)]
+    if (
+        sizes[1] is not None
+        and X.dtype == np.float64
+        and _uses_float32_search(n_units, X.shape[1])
+    ):
+        sizes.append(_block_rows(n_units, _FLOAT32_BLOCK_ELEMENTS))
+    return max(chunk_product_size(chunks, n_units, X.shape[1], rows) for rows in sizes)
 
 
 def _root_distances_numpy(d, x_sq, w_sq):

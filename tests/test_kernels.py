@@ -547,6 +547,17 @@ def test_block_rows_are_a_power_of_two_of_about_the_block_size():
     assert _bmu._block_rows(400, _bmu._FLOAT32_BLOCK_ELEMENTS) == 256  # 2**17 / 400
 
 
+def test_search_product_size_counts_the_float32_search_blocks():
+    # The BLAS thread limit is taken from the largest product a fit's
+    # searches make: for float64 data wide enough for the float32 search,
+    # its blocks (256 rows on 400 units) are the largest.
+    chunks = _bmu.chunk_slices(1797, 1797)
+    X = np.zeros((1797, 64))
+    assert _bmu.search_product_size(X, chunks, 400) == 256 * 400 * 64
+    assert _bmu.search_product_size(X.astype(np.float32), chunks, 400) == 32 * 400 * 64
+    assert _bmu.search_product_size(X[:, :3], chunks, 100) == 128 * 100 * 3  # no float32 search
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("sparse_input", [False, True])
 @pytest.mark.parametrize("threaded", [False, True])
