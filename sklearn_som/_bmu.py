@@ -375,7 +375,7 @@ def search_product_size(X, chunks, n_units):
 
     The training search's blocks (:func:`training_block_rows`), the exact
     search's (:func:`product_block_rows`) and, where float64 data may take
-    it, the float32 search's (``_FLOAT32_BLOCK_ELEMENTS``).
+    it, the float32 search's (:func:`float32_block_rows`).
     """
     sizes = [training_block_rows(X, n_units), product_block_rows(X, n_units)]
     if (
@@ -383,7 +383,7 @@ def search_product_size(X, chunks, n_units):
         and X.dtype == np.float64
         and _uses_float32_search(n_units, X.shape[1])
     ):
-        sizes.append(_block_rows(n_units, _FLOAT32_BLOCK_ELEMENTS))
+        sizes.append(float32_block_rows(n_units))
     return max(chunk_product_size(chunks, n_units, X.shape[1], rows) for rows in sizes)
 
 
@@ -866,6 +866,11 @@ def _block_rows(n_units, elements=None):
     return 1 << (rows.bit_length() - 1)
 
 
+def float32_block_rows(n_units):
+    """Rows per block of the float32 search's product (``_FLOAT32_BLOCK_ELEMENTS``)."""
+    return _block_rows(n_units, _FLOAT32_BLOCK_ELEMENTS)
+
+
 def assign_and_sum(
     X_chunk,
     W,
@@ -910,7 +915,7 @@ def assign_and_sum(
         shift, W2T32, w_sq32, bounds = terms
         # With many features, the first rows alone, then the rest at once: a
         # search that stops early has not made the whole chunk's product.
-        float32_rows = _block_rows(W.shape[0], _FLOAT32_BLOCK_ELEMENTS)
+        float32_rows = float32_block_rows(W.shape[0])
         first_rows, rest_rows = (
             (float32_rows, float32_rows)
             if blocked
