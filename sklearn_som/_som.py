@@ -47,6 +47,10 @@ from ._schedules import SCHEDULES, epoch_progress, sample_progress
 # this many steps per call (2 MiB of order, schedule and distances): on iris
 # (150 rows) a call per epoch cost more in Python than the epoch's steps.
 _ONLINE_STEPS_PER_CALL = 2**16
+# The chunked batch map makes its neighbourhood tables for this many epochs at
+# a time (one call of a few numpy calls instead of one per epoch), bounding
+# their memory on long fits of large maps.
+_TABLE_EPOCHS = 16
 
 
 def _package_version():
@@ -617,6 +621,14 @@ class SelfOrganizingMap(
         start = time.perf_counter()
         for k in range(0, count, per_call):
             group = epochs[k : k + per_call]
+            if self.algorithm == "batch" and not compiled and k % _TABLE_EPOCHS == 0:
+                steps = [
+                    self._schedule(epoch_progress(e, self.max_iter))
+                    for e in epochs[k : k + _TABLE_EPOCHS]
+                ]
+                tables = _batch_step.step_tables(
+                    self._grid, self.neighborhood, [sigma for sigma, _ in steps], W.dtype
+                )
             if compiled:
                 progress = [epoch_progress(e, self.max_iter) for e in group]
                 sigmas, rates = self._schedule(np.array(progress))
@@ -624,9 +636,10 @@ class SelfOrganizingMap(
                     X, sample_weight, x_sq, W, self._grid, self.neighborhood, sigmas, rates
                 )
             elif self.algorithm == "batch":
+                sigma, rate = steps[k % _TABLE_EPOCHS]
                 W, qes = self._batch_epoch(
-                    X, sample_weight, W, group[0], batch_size, x_sq, float32_search,
-                    factors if k == 0 else None,
+                    X, sample_weight, W, (sigma, rate, tables[k % _TABLE_EPOCHS]), batch_size,
+                    x_sq, float32_search, factors if k == 0 else None,
                 )  # fmt: skip
             else:
                 W, qes = self._online_epochs(X, sample_weight, W, group)
@@ -640,14 +653,20 @@ class SelfOrganizingMap(
         return W, np.asarray(errors, dtype=np.float64)
 
     def _batch_epoch(
-        self, X, sample_weight, W, epoch, batch_size, x_sq, float32_search, factors=None
+        self, X, sample_weight, W, step, batch_size, x_sq, float32_search, factors=None
     ):
-        """One epoch of the batch map, chunk by chunk; returns new prototypes and ``[QE]``."""
-        sigma, rate = self._schedule(epoch_progress(epoch, self.max_iter))
+        """One epoch of the batch map, chunk by chunk; returns new prototypes and ``[QE]``.
+
+        ``step`` is the epoch's ``(sigma, learning_rate, tables)``, the tables
+        from :func:`~sklearn_som._batch_step.step_tables`.
+        """
+        sigma, rate, tables = step
         _, dist, S, n = _train.batch_statistics(
             X, sample_weight, W, batch_size, x_sq, float32_search, factors
         )
-        W = _batch_step.batch_update(W, S, n, self._grid, self.neighborhood, sigma, rate)
+        W = _batch_step.batch_update(
+            W, S, n, self._grid, self.neighborhood, sigma, rate, tables=tables
+        )
         return W, [_weighted_mean(dist, sample_weight)]
 
     def _online_epochs(self, X, sample_weight, W, epochs):

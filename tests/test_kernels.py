@@ -1322,6 +1322,25 @@ def test_compiled_batch_update_equals_the_reference_to_the_bit(dtype, neighborho
     assert_array_equal(W, W_before)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("grid", "neighborhood"), _BATCH_CASES, ids=str)
+def test_batch_update_from_a_fit_s_tables_equals_it_per_epoch(dtype, neighborhood, grid):
+    # A fit's chunked epochs take their tables from one step_tables call for
+    # several radii; each must be the step that one radius alone gives.
+    if _batch_step.numba is None:
+        pytest.skip("numba is not installed")
+    X, weights, W = _batch_problem(dtype, grid)
+    _, _, S, n = batch_statistics(X, weights, W, batch_size=32)
+    schedule = [(1.5, 1.0), (1.2, 0.7), (0.6, 1.0)]
+    tables = _batch_step.step_tables(grid, neighborhood, [sigma for sigma, _ in schedule], dtype)
+    assert len(tables) == len(schedule)
+    for (sigma, rate), table in zip(schedule, tables, strict=True):
+        alone = _batch_step.batch_update(W, S, n, grid, neighborhood, sigma, rate)
+        assert_array_equal(
+            _batch_step.batch_update(W, S, n, grid, neighborhood, sigma, rate, tables=table), alone
+        )
+
+
 @pytest.mark.parametrize("batch_size", [None, 50], ids=["compiled epochs", "chunked epochs"])
 @pytest.mark.parametrize(("shape", "topology"), [((6, 7), "rectangular"), ((15, 10), "hexagonal")])
 def test_separable_batch_map_makes_no_unit_by_unit_array(batch_size, shape, topology, monkeypatch):
