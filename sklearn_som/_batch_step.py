@@ -162,7 +162,7 @@ if numba is not None:
 
 
 def step_tables(grid, neighborhood, sigmas, dtype):
-    """:func:`neighborhood_tables` for each radius of ``sigmas``, one tuple each, for :func:`batch_update`.
+    """:func:`neighborhood_tables` for each radius of ``sigmas``, one tuple each.
 
     Made once for a run of a fit's epochs rather than per epoch, each call
     a few numpy calls (27 us on digits 20x20). ``None`` for each without numba.
