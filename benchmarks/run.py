@@ -123,10 +123,14 @@ def machine():
     try:
         from threadpoolctl import threadpool_info
 
-        info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        if info:
-            blas = (
-                f"{info[0]['internal_api']} {info[0]['version']}, {info[0]['num_threads']} threads"
+        # numpy and scipy each load their own OpenBLAS (numba's np.dot calls
+        # scipy's), often of different versions: name each by its owner.
+        libraries = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if libraries:
+            blas = "; ".join(
+                f"{_blas_owner(i['filepath'])}: {i['internal_api']} {i['version']}"
+                f" ({i.get('architecture') or 'unknown'} kernels), {i['num_threads']} threads"
+                for i in libraries
             )
     except ImportError:
         pass
@@ -138,6 +142,15 @@ def machine():
         "blas": blas,
         "versions": versions,
     }
+
+
+def _blas_owner(filepath):
+    """Which package ships the BLAS library at ``filepath`` (its site-packages folder)."""
+    parts = Path(filepath).parts
+    for package in ("numpy", "scipy", "torch"):
+        if any(part.startswith(package) for part in parts):
+            return package
+    return Path(filepath).name
 
 
 def main():
