@@ -1310,35 +1310,24 @@ def test_compiled_batch_update_equals_the_reference_to_the_bit(dtype, neighborho
     # The chunked path's neighbourhood product and relaxed step, one compiled
     # call: the reference's operations in the reference's order. A unit no
     # row reaches (bubble and triangle at sigma 0.6) keeps its prototype.
+    # A fit takes its tables for several radii from one step_tables call:
+    # each must give the step of its radius alone.
     if _batch_step.numba is None:
         pytest.skip("numba is not installed")
     X, weights, W = _batch_problem(dtype, grid)
     _, _, S, n = batch_statistics(X, weights, W, batch_size=32)
     W_before = W.copy()
-    for sigma, rate in [(1.5, 1.0), (1.2, 0.7), (0.6, 1.0)]:
-        compiled = _batch_step.batch_update(W, S, n, grid, neighborhood, sigma, rate)
-        assert compiled.dtype == dtype
-        assert_array_equal(compiled, batch_update(W, S, n, grid, neighborhood, sigma, rate))
-    assert_array_equal(W, W_before)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(("grid", "neighborhood"), _BATCH_CASES, ids=str)
-def test_batch_update_from_a_fit_s_tables_equals_it_per_epoch(dtype, neighborhood, grid):
-    # A fit's chunked epochs take their tables from one step_tables call for
-    # several radii; each must be the step that one radius alone gives.
-    if _batch_step.numba is None:
-        pytest.skip("numba is not installed")
-    X, weights, W = _batch_problem(dtype, grid)
-    _, _, S, n = batch_statistics(X, weights, W, batch_size=32)
     schedule = [(1.5, 1.0), (1.2, 0.7), (0.6, 1.0)]
     tables = _batch_step.step_tables(grid, neighborhood, [sigma for sigma, _ in schedule], dtype)
     assert len(tables) == len(schedule)
     for (sigma, rate), table in zip(schedule, tables, strict=True):
-        alone = _batch_step.batch_update(W, S, n, grid, neighborhood, sigma, rate)
-        assert_array_equal(
-            _batch_step.batch_update(W, S, n, grid, neighborhood, sigma, rate, tables=table), alone
-        )
+        reference = batch_update(W, S, n, grid, neighborhood, sigma, rate)
+        compiled = _batch_step.batch_update(W, S, n, grid, neighborhood, sigma, rate)
+        assert compiled.dtype == dtype
+        assert_array_equal(compiled, reference)
+        from_table = _batch_step.batch_update(W, S, n, grid, neighborhood, sigma, rate, table)
+        assert_array_equal(from_table, reference)
+    assert_array_equal(W, W_before)
 
 
 @pytest.mark.parametrize("batch_size", [None, 50], ids=["compiled epochs", "chunked epochs"])
