@@ -19,11 +19,20 @@ and labels) are the same to the bit.
 import argparse
 import hashlib
 import importlib
+import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+# numba's on-disk cache of the two copies goes to a folder of its own, set
+# before numba is imported: cached beside the package's source, a function
+# compiled under the borrowed name (sklearn_som_b) names that module, and a
+# later ``import sklearn_som`` that loads it fails (ModuleNotFoundError).
+_NUMBA_CACHE = tempfile.mkdtemp(prefix="sklearn_som_ab_numba_")
+os.environ["NUMBA_CACHE_DIR"] = _NUMBA_CACHE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cases import CASES, CASES_BY_NAME, load  # noqa: E402
@@ -77,6 +86,13 @@ def main():
     parser.add_argument("--algorithm", default="batch", choices=["batch", "online"])
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
+    try:
+        _compare_checkouts(args)
+    finally:
+        shutil.rmtree(_NUMBA_CACHE, ignore_errors=True)
+
+
+def _compare_checkouts(args):
     with tempfile.TemporaryDirectory() as folder:
         sys.path.insert(0, folder)
         packages = [

@@ -621,25 +621,18 @@ class SelfOrganizingMap(
         start = time.perf_counter()
         for k in range(0, count, per_call):
             group = epochs[k : k + per_call]
-            if self.algorithm == "batch" and not compiled and k % _TABLE_EPOCHS == 0:
-                steps = [
-                    self._schedule(epoch_progress(e, self.max_iter))
-                    for e in epochs[k : k + _TABLE_EPOCHS]
-                ]
-                tables = _batch_step.step_tables(
-                    self._grid, self.neighborhood, [sigma for sigma, _ in steps], W.dtype
-                )
             if compiled:
                 progress = [epoch_progress(e, self.max_iter) for e in group]
                 sigmas, rates = self._schedule(np.array(progress))
                 W, qes = _small_batch.batch_epochs(
                     X, sample_weight, x_sq, W, self._grid, self.neighborhood, sigmas, rates
                 )
-            elif self.algorithm == "batch":
-                sigma, rate = steps[k % _TABLE_EPOCHS]
+            elif self.algorithm == "batch":  # one epoch per call
+                if k % _TABLE_EPOCHS == 0:
+                    steps = self._batch_steps(epochs[k : k + _TABLE_EPOCHS], W.dtype)
                 W, qes = self._batch_epoch(
-                    X, sample_weight, W, (sigma, rate, tables[k % _TABLE_EPOCHS]), batch_size,
-                    x_sq, float32_search, factors if k == 0 else None,
+                    X, sample_weight, W, steps[k % _TABLE_EPOCHS], batch_size, x_sq,
+                    float32_search, factors if k == 0 else None,
                 )  # fmt: skip
             else:
                 W, qes = self._online_epochs(X, sample_weight, W, group)
@@ -651,6 +644,18 @@ class SelfOrganizingMap(
                     f"{time.perf_counter() - start:.2f} s, quantization error {errors[-1]:.6g}"
                 )
         return W, np.asarray(errors, dtype=np.float64)
+
+    def _batch_steps(self, epochs, dtype):
+        """Each epoch's ``(sigma, learning_rate, tables)``, the tables from one call.
+
+        The tables are :func:`~sklearn_som._batch_step.step_tables`' for the
+        prototypes' ``dtype``.
+        """
+        schedule = [self._schedule(epoch_progress(e, self.max_iter)) for e in epochs]
+        tables = _batch_step.step_tables(
+            self._grid, self.neighborhood, [sigma for sigma, _ in schedule], dtype
+        )
+        return [(*step, table) for step, table in zip(schedule, tables, strict=True)]
 
     def _batch_epoch(
         self, X, sample_weight, W, step, batch_size, x_sq, float32_search, factors=None
